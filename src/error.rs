@@ -1,0 +1,168 @@
+//! The crate's error types: [`Error`] for every public call, [`ProtocolError`] for what a
+//! peer did wrong on the wire, and [`SendError`], which hands an unsent message back.
+//!
+//! Every message here must make sense to a user who has never read the ZMTP spec.
+
+use crate::{Message, SocketType};
+use std::fmt;
+
+/// The result type of every fallible ferrozmq call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a ferrozmq call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The endpoint string could not be used; `reason` says which part is wrong.
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another socket already uses this address.
+    #[error("address already in use: {0}")]
+    AddressInUse(String),
+    /// The endpoint was never bound or connected on this socket.
+    #[error("endpoint `{0}` is not bound or connected on this socket")]
+    EndpointNotFound(String),
+    /// A non-blocking call could not complete now.
+    #[error("the operation would block")]
+    WouldBlock,
+    /// A blocking call ran out of time (send or receive timeout).
+    #[error("the operation timed out")]
+    Timeout,
+    /// The context was terminated; the socket can no longer be used.
+    #[error("the context was terminated")]
+    Terminated,
+    /// This socket type cannot do that (for example, `send` on a PULL socket).
+    #[error("{socket_type} sockets do not support {op}")]
+    NotSupported {
+        /// The operation attempted.
+        op: &'static str,
+        /// The type of the socket it was attempted on.
+        socket_type: SocketType,
+    },
+    /// An option was given a value it cannot take.
+    #[error("invalid value for option {option}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// Why the value is refused.
+        reason: &'static str,
+    },
+    /// The message had no frames; a ZeroMQ message needs at least one.
+    #[error("cannot send a message with no frames")]
+    EmptyMessage,
+    /// A peer broke the ZMTP protocol.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+}
+
+/// Ways a peer can break the ZMTP protocol. Each closes that one connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The peer does not speak ZMTP 3.x (an unversioned or ZMTP 1.0/2.0 peer).
+    #[error("peer speaks an unsupported ZMTP version (revision {0}); ZMTP 3.0 or later is required")]
+    UnsupportedVersion(u8),
+    /// The first ten bytes were not a ZMTP signature.
+    #[error("peer did not send a ZMTP signature")]
+    BadSignature,
+    /// The peer uses another security mechanism.
+    #[error("security mechanism mismatch: we use {ours}, the peer uses {theirs}")]
+    MechanismMismatch {
+        /// Our mechanism name.
+        ours: &'static str,
+        /// The peer's mechanism name, lossily decoded.
+        theirs: String,
+    },
+    /// The peer's socket type cannot talk to ours.
+    #[error("socket type {theirs} cannot talk to {ours}")]
+    IncompatibleSocketType {
+        /// Our socket type.
+        ours: SocketType,
+        /// The peer's `Socket-Type` value, lossily decoded.
+        theirs: String,
+    },
+    /// The peer's READY had no `Socket-Type` property.
+    #[error("peer did not announce its socket type")]
+    MissingSocketType,
+    /// A command or its properties could not be parsed.
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    /// A command arrived where the protocol does not allow it.
+    #[error("unexpected command {0} during the handshake")]
+    UnexpectedCommand(String),
+    /// A message arrived before the handshake finished.
+    #[error("message received before the handshake finished")]
+    UnexpectedMessage,
+    /// A command frame was marked as part of a multipart message.
+    #[error("command frame inside a multipart message")]
+    CommandInMessage,
+    /// A message (or handshake command) is larger than the configured limit.
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    MessageTooLarge {
+        /// The size the peer announced.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The peer sent an ERROR command.
+    #[error("peer reported an error: {0}")]
+    PeerError(String),
+    /// The handshake did not finish in time.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+}
+
+/// A send that failed, with the message handed back so it is not lost.
+///
+/// # Examples
+///
+/// ```ignore
+/// use ferrozmq::{Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let mut push = ctx.socket(SocketType::Push).unwrap();
+/// // No peer yet, so a non-blocking send cannot go anywhere.
+/// let err = push.try_send("hello").unwrap_err();
+/// assert!(matches!(err.error, Error::WouldBlock));
+/// assert_eq!(&err.message[0][..], b"hello");
+/// ```
+#[derive(Debug)]
+pub struct SendError {
+    /// Why the send failed.
+    pub error: Error,
+    /// The message that was not sent.
+    pub message: Message,
+}
+
+impl SendError {
+    /// Takes the unsent message back.
+    pub fn into_message(self) -> Message {
+        self.message
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        e.error
+    }
+}

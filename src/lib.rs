@@ -1,0 +1,11 @@
+//! ferrozmq: a pure-Rust, brokerless, ZeroMQ-compatible messaging library.
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod error;
+mod message;
+mod socket_type;
+
+pub use error::{Error, ProtocolError, Result, SendError};
+pub use message::Message;
+pub use socket_type::SocketType;
