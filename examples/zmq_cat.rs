@@ -1,0 +1,556 @@
+//! `zmq_cat`: netcat for ferrozmq sockets.
+//!
+//! Opens one socket of the given type, binds and/or connects it, then moves messages
+//! between the socket and stdin/stdout:
+//!
+//! ```text
+//! zmq_cat pull --bind tcp://127.0.0.1:5555 --mode recv
+//! printf 'hello\tworld\n' | zmq_cat push --connect tcp://127.0.0.1:5555 --mode send
+//! ```
+//!
+//! One message is one line; its frames are separated by a TAB. An empty line is a message
+//! of one empty frame. With `--hex` every frame is written as lowercase hex, so binary data
+//! (and frames holding TABs or newlines) survive the trip.
+//!
+//! Exit codes: 0 success, 1 any other error (for example an address in use), 2 bad
+//! arguments (including a malformed endpoint or an unknown transport), 3 timeout.
+//!
+//! Run `cargo run --example zmq_cat -- --help` for the full usage text.
+
+use ferrozmq::{Context, Error, Message, Socket, SocketType};
+use std::borrow::Cow;
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: zmq_cat TYPE --mode MODE [OPTIONS]
+
+TYPE:  pair push pull pub sub xpub xsub req rep dealer router
+
+MODE (--mode, required):
+  send     send each stdin line as one message, until EOF, then deliver
+           everything queued and exit
+  recv     print each received message as one line
+  echo     send each received message back unchanged (the mode for rep)
+  request  for each stdin line, send it, wait for one reply and print it
+           (the mode for req)
+
+OPTIONS:
+  --bind EP          bind to endpoint EP (repeatable)
+  --connect EP       connect to endpoint EP (repeatable)
+  --count N          stop after N messages (default: run until killed in recv
+                     and echo modes, until stdin ends in send and request modes)
+  --timeout-ms MS    give up (exit 3) when no message arrives within MS
+  --subscribe PFX    sub/xsub: subscribe to PFX (repeatable; \"\" = everything;
+                     none = nothing)
+  --identity ID      this socket's routing id
+  --hex              frames on stdin/stdout, --identity and --subscribe are hex
+  --delay-ms MS      sleep MS after bind/connect, before the first send
+  --linger-ms MS     on exit, wait at most MS to deliver queued messages
+                     (default: wait until everything is delivered)
+  -h, --help         print this help
+
+FORMAT: one message per line, frames separated by one TAB; an empty line is a
+message of one empty frame. Without --hex, stdin bytes are sent as they are and
+received frames that are not UTF-8 are printed lossily.
+
+EXIT: 0 ok, 1 error, 2 bad arguments or endpoint, 3 timeout
+";
+
+/// What the program does with its socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Send,
+    Recv,
+    Echo,
+    Request,
+}
+
+/// The parsed command line.
+#[derive(Debug)]
+struct Options {
+    socket_type: SocketType,
+    mode: Mode,
+    binds: Vec<String>,
+    connects: Vec<String>,
+    count: Option<u64>,
+    timeout: Option<Duration>,
+    subscriptions: Vec<Vec<u8>>,
+    identity: Option<Vec<u8>>,
+    hex: bool,
+    delay: Option<Duration>,
+    linger: Option<Duration>,
+}
+
+/// Why the program stops early: the exit code and the message for stderr.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+const EXIT_ERROR: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_TIMEOUT: u8 = 3;
+
+impl Failure {
+    fn error(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_ERROR,
+            message: message.into(),
+        }
+    }
+
+    /// A library error during `what`, with the exit code its kind calls for.
+    fn zmq(what: &str, err: Error) -> Failure {
+        let code = match err {
+            Error::InvalidEndpoint { .. } => EXIT_USAGE,
+            Error::Timeout => EXIT_TIMEOUT,
+            _ => EXIT_ERROR,
+        };
+        Failure {
+            code,
+            message: format!("{what}: {err}"),
+        }
+    }
+
+    fn io(what: &str, err: io::Error) -> Failure {
+        Failure::error(format!("{what}: {err}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse_args(&args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("zmq_cat: {message}");
+            eprintln!("run `zmq_cat --help` for usage");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("zmq_cat: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------
+
+/// Parses the arguments (without the program name). `Ok(None)` means `--help`.
+fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        return Ok(None);
+    }
+    let mut args = args.iter();
+    let type_name = args.next().ok_or("missing socket TYPE")?;
+    let socket_type = parse_socket_type(type_name)?;
+
+    let mut mode = None;
+    let mut binds = Vec::new();
+    let mut connects = Vec::new();
+    let mut count = None;
+    let mut timeout = None;
+    let mut raw_subscriptions = Vec::new();
+    let mut raw_identity = None;
+    let mut hex = false;
+    let mut delay = None;
+    let mut linger = None;
+
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .map(String::as_str)
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--mode" => mode = Some(parse_mode(value()?)?),
+            "--bind" => binds.push(value()?.to_string()),
+            "--connect" => connects.push(value()?.to_string()),
+            "--count" => count = Some(parse_number(flag, value()?)?),
+            "--timeout-ms" => timeout = Some(parse_millis(flag, value()?)?),
+            "--subscribe" => raw_subscriptions.push(value()?.to_string()),
+            "--identity" => raw_identity = Some(value()?.to_string()),
+            "--hex" => hex = true,
+            "--delay-ms" => delay = Some(parse_millis(flag, value()?)?),
+            "--linger-ms" => linger = Some(parse_millis(flag, value()?)?),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+
+    let mode = mode.ok_or("--mode is required (send, recv, echo or request)")?;
+    check_mode(socket_type, mode)?;
+    if binds.is_empty() && connects.is_empty() {
+        return Err("give at least one --bind or --connect endpoint".into());
+    }
+    if !raw_subscriptions.is_empty() && !matches!(socket_type, SocketType::Sub | SocketType::XSub) {
+        return Err(format!(
+            "--subscribe only applies to sub and xsub sockets, not {}",
+            type_label(socket_type)
+        ));
+    }
+    let subscriptions = raw_subscriptions
+        .iter()
+        .map(|s| decode_arg("--subscribe", s, hex))
+        .collect::<Result<_, _>>()?;
+    let identity = raw_identity
+        .map(|id| decode_arg("--identity", &id, hex))
+        .transpose()?;
+
+    Ok(Some(Options {
+        socket_type,
+        mode,
+        binds,
+        connects,
+        count,
+        timeout,
+        subscriptions,
+        identity,
+        hex,
+        delay,
+        linger,
+    }))
+}
+
+fn parse_socket_type(name: &str) -> Result<SocketType, String> {
+    SocketType::ALL
+        .into_iter()
+        .find(|t| type_label(*t) == name)
+        .ok_or_else(|| format!("unknown socket type `{name}`"))
+}
+
+/// The lowercase name used on the command line.
+fn type_label(socket_type: SocketType) -> String {
+    socket_type.zmtp_name().to_ascii_lowercase()
+}
+
+fn parse_mode(name: &str) -> Result<Mode, String> {
+    match name {
+        "send" => Ok(Mode::Send),
+        "recv" => Ok(Mode::Recv),
+        "echo" => Ok(Mode::Echo),
+        "request" => Ok(Mode::Request),
+        _ => Err(format!(
+            "unknown mode `{name}` (expected send, recv, echo or request)"
+        )),
+    }
+}
+
+fn parse_number(flag: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag} needs a non-negative integer, not `{value}`"))
+}
+
+fn parse_millis(flag: &str, value: &str) -> Result<Duration, String> {
+    parse_number(flag, value).map(Duration::from_millis)
+}
+
+fn decode_arg(flag: &str, value: &str, hex: bool) -> Result<Vec<u8>, String> {
+    if hex {
+        decode_hex(value.as_bytes()).map_err(|e| format!("{flag}: {e}"))
+    } else {
+        Ok(value.as_bytes().to_vec())
+    }
+}
+
+/// Whether a socket of this type can send messages (as in libzmq).
+fn can_send(t: SocketType) -> bool {
+    !matches!(t, SocketType::Pull | SocketType::Sub)
+}
+
+/// Whether a socket of this type can receive messages (as in libzmq).
+fn can_recv(t: SocketType) -> bool {
+    !matches!(t, SocketType::Push | SocketType::Pub)
+}
+
+/// Refuses a mode the socket type cannot do. REQ and REP alternate strictly, so REQ may
+/// only use `request` and REP only `echo`.
+fn check_mode(t: SocketType, mode: Mode) -> Result<(), String> {
+    let ok = match (t, mode) {
+        (SocketType::Req, m) => m == Mode::Request,
+        (SocketType::Rep, m) => m == Mode::Echo,
+        (_, Mode::Send) => can_send(t),
+        (_, Mode::Recv) => can_recv(t),
+        (_, Mode::Echo | Mode::Request) => can_send(t) && can_recv(t),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "a {} socket cannot use --mode {}",
+            type_label(t),
+            format!("{mode:?}").to_ascii_lowercase()
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Line format
+// ---------------------------------------------------------------------------------------
+
+/// Turns one input line (without its newline) into a message: TAB-separated frames.
+fn parse_line(line: &[u8], hex: bool) -> Result<Message, String> {
+    let frames = line
+        .split(|&b| b == b'\t')
+        .map(|field| {
+            if hex {
+                decode_hex(field)
+            } else {
+                Ok(field.to_vec())
+            }
+        })
+        .collect::<Result<Vec<Vec<u8>>, String>>()?;
+    Ok(Message::from(frames))
+}
+
+/// Formats a message as one output line, newline included.
+fn format_message(msg: &Message, hex: bool) -> String {
+    let mut line = String::new();
+    for (i, frame) in msg.iter().enumerate() {
+        if i > 0 {
+            line.push('\t');
+        }
+        if hex {
+            line.push_str(&encode_hex(frame));
+        } else {
+            let text: Cow<'_, str> = String::from_utf8_lossy(frame);
+            line.push_str(&text);
+        }
+    }
+    line.push('\n');
+    line
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+fn decode_hex(text: &[u8]) -> Result<Vec<u8>, String> {
+    if text.len() % 2 != 0 {
+        return Err(format!(
+            "invalid hex `{}`: odd number of digits",
+            String::from_utf8_lossy(text)
+        ));
+    }
+    text.chunks(2)
+        .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| format!("invalid hex `{}`", String::from_utf8_lossy(text)))
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Reads the next line from stdin without its trailing newline; `None` at EOF.
+fn read_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Failure> {
+    let mut line = Vec::new();
+    let n = input
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Failure::io("cannot read stdin", e))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    Ok(Some(line))
+}
+
+/// Reads the next stdin line as a message; `None` at EOF.
+fn read_message(input: &mut impl BufRead, hex: bool) -> Result<Option<Message>, Failure> {
+    match read_line(input)? {
+        None => Ok(None),
+        Some(line) => parse_line(&line, hex)
+            .map(Some)
+            .map_err(|e| Failure::error(format!("bad input line: {e}"))),
+    }
+}
+
+fn print_message(out: &mut impl Write, msg: &Message, hex: bool) -> Result<(), Failure> {
+    out.write_all(format_message(msg, hex).as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::io("cannot write stdout", e))
+}
+
+// ---------------------------------------------------------------------------------------
+// Socket work
+// ---------------------------------------------------------------------------------------
+
+fn run(options: &Options) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let mut socket = ctx
+        .socket(options.socket_type)
+        .map_err(|e| Failure::zmq("cannot create socket", e))?;
+    let result = setup(&mut socket, options).and_then(|()| serve(&mut socket, options));
+    if result.is_err() {
+        // Exit promptly on failure instead of waiting to deliver what is still queued.
+        let _ = socket.set_linger(Some(Duration::ZERO));
+    }
+    // Closing the socket and then the context waits (up to the linger) until every queued
+    // message is delivered.
+    drop(socket);
+    drop(ctx);
+    result
+}
+
+/// Options, endpoints, subscriptions and the start-up delay.
+fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    socket
+        .set_linger(options.linger)
+        .map_err(|e| Failure::zmq("cannot set linger", e))?;
+    if let Some(id) = &options.identity {
+        socket
+            .set_routing_id(id.clone())
+            .map_err(|e| Failure::zmq("cannot set identity", e))?;
+    }
+    for ep in &options.binds {
+        socket
+            .bind(ep)
+            .map_err(|e| Failure::zmq(&format!("cannot bind {ep}"), e))?;
+    }
+    for ep in &options.connects {
+        socket
+            .connect(ep)
+            .map_err(|e| Failure::zmq(&format!("cannot connect {ep}"), e))?;
+    }
+    for prefix in &options.subscriptions {
+        subscribe(socket, options.socket_type, prefix)?;
+    }
+    if let Some(delay) = options.delay {
+        std::thread::sleep(delay);
+    }
+    Ok(())
+}
+
+/// Subscribes a SUB or XSUB socket to `prefix`.
+fn subscribe(socket: &mut Socket, socket_type: SocketType, prefix: &[u8]) -> Result<(), Failure> {
+    if socket_type == SocketType::XSub {
+        // XSUB subscribes by sending a message: 0x01 followed by the prefix (RFC 29).
+        let mut frame = Vec::with_capacity(prefix.len() + 1);
+        frame.push(1u8);
+        frame.extend_from_slice(prefix);
+        return socket
+            .send(frame)
+            .map_err(|e| Failure::zmq("cannot subscribe", e.into()));
+    }
+    // ISSUE 3: SUB sockets gain `Socket::subscribe`; replace the two lines below with
+    //     socket.subscribe(prefix.to_vec()).map_err(|e| Failure::zmq("cannot subscribe", e))
+    let _ = (socket, prefix);
+    Err(Failure::error("subscribe not supported yet"))
+}
+
+fn serve(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    match options.mode {
+        Mode::Send => send_lines(socket, options),
+        Mode::Recv => print_received(socket, options),
+        Mode::Echo => echo(socket, options),
+        Mode::Request => request(socket, options),
+    }
+}
+
+/// Whether `done` messages already reach the `--count` limit.
+fn reached(options: &Options, done: u64) -> bool {
+    options.count.is_some_and(|n| done >= n)
+}
+
+/// Waits for one message, for at most `--timeout-ms`.
+fn receive(socket: &mut Socket, options: &Options) -> Result<Message, Failure> {
+    let received = match options.timeout {
+        Some(timeout) => socket.recv_timeout(timeout),
+        None => socket.recv(),
+    };
+    received.map_err(|e| match e {
+        Error::Timeout => Failure {
+            code: EXIT_TIMEOUT,
+            message: format!(
+                "timed out: no message within {} ms",
+                options.timeout.unwrap_or_default().as_millis()
+            ),
+        },
+        e => Failure::zmq("receive failed", e),
+    })
+}
+
+fn send(socket: &mut Socket, msg: Message) -> Result<(), Failure> {
+    socket
+        .send(msg)
+        .map_err(|e| Failure::zmq("send failed", e.into()))
+}
+
+/// `--mode send`: every stdin line becomes a message, until EOF.
+fn send_lines(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    let mut input = io::stdin().lock();
+    let mut done = 0;
+    while !reached(options, done) {
+        let Some(msg) = read_message(&mut input, options.hex)? else {
+            break;
+        };
+        send(socket, msg)?;
+        done += 1;
+    }
+    Ok(())
+}
+
+/// `--mode recv`: print every message received.
+fn print_received(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    let mut done = 0;
+    while !reached(options, done) {
+        let msg = receive(socket, options)?;
+        print_message(&mut out, &msg, options.hex)?;
+        done += 1;
+    }
+    Ok(())
+}
+
+/// `--mode echo`: send every message back as it came (on ROUTER the routing id stays
+/// first, so the reply goes back to its sender).
+fn echo(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    let mut done = 0;
+    while !reached(options, done) {
+        let msg = receive(socket, options)?;
+        send(socket, msg)?;
+        done += 1;
+    }
+    Ok(())
+}
+
+/// `--mode request`: send each stdin line and print the one reply.
+fn request(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    let mut input = io::stdin().lock();
+    let mut out = io::stdout().lock();
+    let mut done = 0;
+    while !reached(options, done) {
+        let Some(msg) = read_message(&mut input, options.hex)? else {
+            break;
+        };
+        send(socket, msg)?;
+        let reply = receive(socket, options)?;
+        print_message(&mut out, &reply, options.hex)?;
+        done += 1;
+    }
+    Ok(())
+}

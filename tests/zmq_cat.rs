@@ -1,0 +1,455 @@
+//! Runs the `zmq_cat` example binary end to end: argument errors, exit codes, and real
+//! message round trips between two `zmq_cat` processes over tcp and ipc.
+//!
+//! Cargo gives integration tests no `CARGO_BIN_EXE_*` path for examples, so the binary is
+//! found next to this test's own executable: `<target>/<profile>/deps/zmq_cat-HASH` runs
+//! this test, and the example lives at `<target>/<profile>/examples/zmq_cat`. A plain
+//! `cargo test` already builds every example before it runs the tests; to stay correct
+//! under `cargo test --test zmq_cat` (which builds no examples) and after an edit to the
+//! example, the first test to need the binary runs `cargo build --example zmq_cat` once,
+//! with the same cargo, target directory and profile. When the example is up to date that
+//! build is a no-op that takes a fraction of a second.
+//!
+//! Every wait on a child process is bounded: a child still running at its deadline is
+//! killed and the test fails with whatever the child printed.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long any one `zmq_cat` run may take before the test gives up on it.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Path of the `zmq_cat` example, built (once per test process) if needed.
+fn zmq_cat_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        // <target>/<profile>/deps/<this test>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable is not in <target>/<profile>/deps");
+        build_example(profile_dir);
+        let bin = profile_dir
+            .join("examples")
+            .join(format!("zmq_cat{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} was not built", bin.display());
+        bin
+    })
+}
+
+/// Runs `cargo build --example zmq_cat` into the target directory this test was built in.
+fn build_example(profile_dir: &Path) {
+    let target_dir = profile_dir.parent().expect("profile dir has a parent");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(name) => name.to_string(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "zmq_cat",
+            "--profile",
+            &profile,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stdin(Stdio::null())
+        .status()
+        .expect("cannot run cargo to build the zmq_cat example");
+    assert!(status.success(), "building the zmq_cat example failed");
+}
+
+/// What a finished `zmq_cat` printed and how it exited.
+#[derive(Debug)]
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// A running `zmq_cat` whose output is collected in the background (so that a full pipe
+/// never stalls it).
+struct Running {
+    child: Child,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: JoinHandle<Vec<u8>>,
+    args: Vec<String>,
+}
+
+/// Starts `zmq_cat ARGS` and feeds it `input` on stdin (closed afterwards).
+fn spawn(args: &[&str], input: &[u8]) -> Running {
+    let mut child = Command::new(zmq_cat_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start zmq_cat");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A child that exits early closes the pipe: a failed write is then expected.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let stdout = read_all(child.stdout.take().expect("stdout"));
+    let stderr = read_all(child.stderr.take().expect("stderr"));
+    Running {
+        child,
+        stdout,
+        stderr,
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+impl Running {
+    /// Waits until the process exits, for at most [`DEADLINE`].
+    fn wait(mut self) -> Output {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = String::from_utf8_lossy(&self.stdout.join().unwrap()).into_owned();
+        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
+        match status {
+            Some(status) => Output {
+                status,
+                stdout,
+                stderr,
+            },
+            None => panic!(
+                "zmq_cat {:?} still running after {DEADLINE:?}; stdout: {stdout:?}; stderr: {stderr:?}",
+                self.args
+            ),
+        }
+    }
+}
+
+/// Runs `zmq_cat ARGS` with `input` on stdin and waits for it.
+fn run(args: &[&str], input: &[u8]) -> Output {
+    spawn(args, input).wait()
+}
+
+/// A TCP port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().unwrap().port()
+}
+
+/// An ipc endpoint in the temp directory, unique to this process and `name`.
+fn ipc_endpoint(name: &str) -> (String, PathBuf) {
+    let path = std::env::temp_dir().join(format!(
+        "ferrozmq-zmq-cat-{}-{name}.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    (format!("ipc://{}", path.display()), path)
+}
+
+fn assert_exit(output: &Output, code: i32, what: &str) {
+    assert_eq!(
+        output.code(),
+        Some(code),
+        "{what}: expected exit {code}; stdout: {:?}; stderr: {:?}",
+        output.stdout,
+        output.stderr
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let cases: &[(&str, &[&str])] = &[
+        ("no arguments", &[]),
+        (
+            "unknown socket type",
+            &["frob", "--bind", "inproc://a", "--mode", "recv"],
+        ),
+        ("missing --mode", &["pull", "--bind", "inproc://a"]),
+        (
+            "unknown mode",
+            &["pull", "--bind", "inproc://a", "--mode", "listen"],
+        ),
+        (
+            "mode the type cannot do",
+            &["pull", "--connect", "tcp://127.0.0.1:1", "--mode", "send"],
+        ),
+        (
+            "req outside request mode",
+            &["req", "--connect", "inproc://a", "--mode", "send"],
+        ),
+        ("no endpoint", &["push", "--mode", "send"]),
+        (
+            "bad number",
+            &[
+                "pull",
+                "--bind",
+                "inproc://a",
+                "--mode",
+                "recv",
+                "--count",
+                "many",
+            ],
+        ),
+        ("missing value", &["pull", "--mode", "recv", "--bind"]),
+        (
+            "unknown option",
+            &["pull", "--bind", "inproc://a", "--mode", "recv", "--frob"],
+        ),
+        (
+            "bad hex identity",
+            &[
+                "pull",
+                "--bind",
+                "inproc://a",
+                "--mode",
+                "recv",
+                "--hex",
+                "--identity",
+                "zz",
+            ],
+        ),
+        (
+            "subscribe on a pull socket",
+            &[
+                "pull",
+                "--bind",
+                "inproc://a",
+                "--mode",
+                "recv",
+                "--subscribe",
+                "x",
+            ],
+        ),
+        (
+            "malformed endpoint",
+            &[
+                "pull",
+                "--connect",
+                "tcp://x",
+                "--mode",
+                "recv",
+                "--timeout-ms",
+                "100",
+            ],
+        ),
+        (
+            "unknown transport",
+            &[
+                "pull",
+                "--connect",
+                "foo://bar",
+                "--mode",
+                "recv",
+                "--timeout-ms",
+                "100",
+            ],
+        ),
+    ];
+    for (what, args) in cases {
+        let output = run(args, b"");
+        assert_exit(&output, 2, what);
+        assert!(!output.stderr.is_empty(), "{what}: nothing on stderr");
+    }
+}
+
+#[test]
+fn help_exits_0() {
+    let output = run(&["--help"], b"");
+    assert_exit(&output, 0, "--help");
+    assert!(
+        output.stdout.contains("usage: zmq_cat"),
+        "{:?}",
+        output.stdout
+    );
+}
+
+#[test]
+fn push_to_pull_over_tcp_round_trips_text() {
+    let input = "hello\nmulti\tframe\tmessage\n\n\u{fc}nic\u{f6}de \u{2713}\nlast\n";
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let receiver = spawn(
+        &[
+            "pull",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--count",
+            "5",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let sender = run(
+        &["push", "--connect", &endpoint, "--mode", "send"],
+        input.as_bytes(),
+    );
+    let received = receiver.wait();
+    assert_exit(&sender, 0, "push --mode send");
+    assert_exit(&received, 0, "pull --mode recv");
+    assert_eq!(received.stdout, input);
+}
+
+#[test]
+fn push_to_pull_over_ipc_round_trips_hex() {
+    // Frames with a NUL, a newline, a TAB and bytes that are not UTF-8; an empty frame in
+    // the middle; a message of one empty frame.
+    let input = "00ff0a09\t\t68656c6c6f\n\ndeadbeef\tc3\n";
+    let (endpoint, path) = ipc_endpoint("hex");
+    let receiver = spawn(
+        &[
+            "pull",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--count",
+            "3",
+            "--hex",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let sender = run(
+        &["push", "--connect", &endpoint, "--mode", "send", "--hex"],
+        input.as_bytes(),
+    );
+    let received = receiver.wait();
+    let _ = std::fs::remove_file(path);
+    assert_exit(&sender, 0, "push --mode send --hex");
+    assert_exit(&received, 0, "pull --mode recv --hex");
+    assert_eq!(received.stdout, input);
+}
+
+#[test]
+fn pair_request_against_pair_echo() {
+    let input = "ping\tone\n\nping two\n";
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let echo = spawn(
+        &[
+            "pair",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "echo",
+            "--count",
+            "3",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let requester = run(
+        &[
+            "pair",
+            "--connect",
+            &endpoint,
+            "--mode",
+            "request",
+            "--timeout-ms",
+            "20000",
+        ],
+        input.as_bytes(),
+    );
+    let echoed = echo.wait();
+    assert_exit(&requester, 0, "pair --mode request");
+    assert_exit(&echoed, 0, "pair --mode echo");
+    assert_eq!(requester.stdout, input);
+    assert_eq!(echoed.stdout, "");
+}
+
+#[test]
+fn bad_hex_on_stdin_is_an_error() {
+    let (endpoint, path) = ipc_endpoint("badhex");
+    let output = run(
+        &[
+            "push",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "send",
+            "--hex",
+            "--linger-ms",
+            "0",
+        ],
+        b"abc\n",
+    );
+    let _ = std::fs::remove_file(path);
+    assert_exit(&output, 1, "odd-length hex on stdin");
+    assert!(output.stderr.contains("hex"), "{:?}", output.stderr);
+}
+
+#[test]
+fn recv_without_peer_times_out_with_exit_3() {
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let start = Instant::now();
+    let output = run(
+        &[
+            "pull",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--timeout-ms",
+            "200",
+        ],
+        b"",
+    );
+    assert_exit(&output, 3, "recv --timeout-ms 200 without a peer");
+    assert!(output.stderr.contains("timed out"), "{:?}", output.stderr);
+    assert!(start.elapsed() >= Duration::from_millis(200));
+}
+
+#[test]
+fn bind_to_address_in_use_exits_1() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let output = run(
+        &[
+            "pull",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--timeout-ms",
+            "5000",
+        ],
+        b"",
+    );
+    assert_exit(&output, 1, "bind to an address in use");
+    assert!(output.stderr.contains("in use"), "{:?}", output.stderr);
+    drop(listener);
+}
