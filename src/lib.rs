@@ -5,6 +5,8 @@
 mod error;
 mod message;
 mod socket_type;
+#[allow(dead_code)]
+mod zmtp;
 
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
