@@ -171,7 +171,12 @@ impl Connection {
                 return Ok(());
             }
             self.current = None;
-            let body = input.split_to(header.size).freeze();
+            // An empty body gets its own empty `Bytes`: slicing would pin the input buffer.
+            let body = if header.size == 0 {
+                Bytes::new()
+            } else {
+                input.split_to(header.size).freeze()
+            };
             if header.command() {
                 self.on_command(body, out, events)?;
             } else {
