@@ -9,6 +9,8 @@ mod message;
 mod socket_type;
 #[allow(dead_code)]
 mod transport;
+#[allow(dead_code)]
+mod zmtp;
 
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
