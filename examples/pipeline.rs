@@ -132,7 +132,7 @@ fn run(base: &str, config: Config) -> Result<Duration> {
 
     let start = Instant::now();
     let sender = spawn_ventilator(ventilator, config);
-    let received = drain(&mut sink, config.messages);
+    let received = drain(&mut sink, config.messages, config.size);
     let elapsed = start.elapsed();
 
     // Every message has arrived (or the sink failed): end the workers' blocking calls.
@@ -194,10 +194,16 @@ fn spawn_worker(ctx: &Context, from: &str, to: &str) -> Result<JoinHandle<u64>> 
     }))
 }
 
-/// Receives until `expected` messages have arrived.
-fn drain(sink: &mut Socket, expected: u64) -> Result<()> {
+/// Receives until `expected` messages have arrived, checking that each is whole.
+fn drain(sink: &mut Socket, expected: u64, size: usize) -> Result<()> {
     for _ in 0..expected {
-        sink.recv()?;
+        let msg = sink.recv()?;
+        assert!(
+            msg.len() == 1 && msg[0].len() == size,
+            "the sink received a damaged message: {} frames, {} bytes",
+            msg.len(),
+            msg.byte_len()
+        );
     }
     Ok(())
 }

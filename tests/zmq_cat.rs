@@ -52,7 +52,7 @@ fn build_example(profile_dir: &Path) {
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let status = Command::new(cargo)
+    let output = Command::new(cargo)
         .args([
             "build",
             "--quiet",
@@ -66,9 +66,13 @@ fn build_example(profile_dir: &Path) {
         .arg("--target-dir")
         .arg(target_dir)
         .stdin(Stdio::null())
-        .status()
+        .output()
         .expect("cannot run cargo to build the zmq_cat example");
-    assert!(status.success(), "building the zmq_cat example failed");
+    assert!(
+        output.status.success(),
+        "building the zmq_cat example failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// What a finished `zmq_cat` printed and how it exited.
