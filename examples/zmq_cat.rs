@@ -437,7 +437,7 @@ fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
             .map_err(|e| Failure::zmq(&format!("cannot connect {ep}"), e))?;
     }
     for prefix in &options.subscriptions {
-        subscribe(socket, options.socket_type, prefix)?;
+        subscribe(socket, prefix)?;
     }
     if let Some(delay) = options.delay {
         std::thread::sleep(delay);
@@ -445,21 +445,11 @@ fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Subscribes a SUB or XSUB socket to `prefix`.
-fn subscribe(socket: &mut Socket, socket_type: SocketType, prefix: &[u8]) -> Result<(), Failure> {
-    if socket_type == SocketType::XSub {
-        // XSUB subscribes by sending a message: 0x01 followed by the prefix (RFC 29).
-        let mut frame = Vec::with_capacity(prefix.len() + 1);
-        frame.push(1u8);
-        frame.extend_from_slice(prefix);
-        return socket
-            .send(frame)
-            .map_err(|e| Failure::zmq("cannot subscribe", e.into()));
-    }
-    // ISSUE 3: SUB sockets gain `Socket::subscribe`; replace the two lines below with
-    //     socket.subscribe(prefix.to_vec()).map_err(|e| Failure::zmq("cannot subscribe", e))
-    let _ = (socket, prefix);
-    Err(Failure::error("subscribe not supported yet"))
+/// Subscribes a SUB or XSUB socket to `prefix` (an empty prefix matches everything).
+fn subscribe(socket: &mut Socket, prefix: &[u8]) -> Result<(), Failure> {
+    socket
+        .subscribe(prefix)
+        .map_err(|e| Failure::zmq("cannot subscribe", e))
 }
 
 fn serve(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
