@@ -68,7 +68,9 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ProtocolError {
     /// The peer does not speak ZMTP 3.x (an unversioned or ZMTP 1.0/2.0 peer).
-    #[error("peer speaks an unsupported ZMTP version (revision {0}); ZMTP 3.0 or later is required")]
+    #[error(
+        "peer speaks an unsupported ZMTP version (revision {0}); ZMTP 3.0 or later is required"
+    )]
     UnsupportedVersion(u8),
     /// The first ten bytes were not a ZMTP signature.
     #[error("peer did not send a ZMTP signature")]

@@ -2,10 +2,23 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod context;
+mod endpoint;
 mod error;
+mod inproc;
+mod mailbox;
 mod message;
+mod options;
+mod pipe;
+mod reactor;
+mod route;
+mod socket;
 mod socket_type;
+mod transport;
+mod zmtp;
 
+pub use context::Context;
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
+pub use socket::Socket;
 pub use socket_type::SocketType;

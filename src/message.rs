@@ -285,7 +285,11 @@ impl From<Vec<Bytes>> for Message {
 
 impl From<Vec<&str>> for Message {
     fn from(frames: Vec<&str>) -> Message {
-        Message::multipart(frames.into_iter().map(|f| Bytes::copy_from_slice(f.as_bytes())))
+        Message::multipart(
+            frames
+                .into_iter()
+                .map(|f| Bytes::copy_from_slice(f.as_bytes())),
+        )
     }
 }
 

@@ -128,7 +128,10 @@ impl SocketType {
     /// Whether this type announces an `Identity` property in its handshake (as libzmq does
     /// for REQ, DEALER and ROUTER).
     pub(crate) fn sends_identity(self) -> bool {
-        matches!(self, SocketType::Req | SocketType::Dealer | SocketType::Router)
+        matches!(
+            self,
+            SocketType::Req | SocketType::Dealer | SocketType::Router
+        )
     }
 }
 
@@ -154,7 +157,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for t in SocketType::ALL {
-            assert_eq!(SocketType::from_zmtp_name(t.zmtp_name().as_bytes()), Some(t));
+            assert_eq!(
+                SocketType::from_zmtp_name(t.zmtp_name().as_bytes()),
+                Some(t)
+            );
         }
     }
 

@@ -1,0 +1,205 @@
+//! [`Context`]: owns the I/O threads and the inproc registry, creates sockets, and shuts
+//! everything down.
+//!
+//! What must hold: no thread starts before a socket uses tcp or ipc; `term` (or dropping the
+//! last context handle and socket) closes every socket, lets each linger, then stops and
+//! joins every I/O thread, so no thread outlives the context.
+
+use crate::inproc::{Peer, Registry};
+use crate::pipe::Pipe;
+use crate::reactor::{self, IoCommand, ReactorShared};
+use crate::socket::SocketLink;
+use crate::{Error, Result, Socket, SocketType};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
+
+/// The owner of a group of sockets and of the I/O threads that serve them.
+///
+/// Cloning a `Context` gives another handle to the same one. It is `Send` and `Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use ferrozmq::{Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let mut a = ctx.socket(SocketType::Pair)?;
+/// let mut b = ctx.socket(SocketType::Pair)?;
+/// a.bind("inproc://pair-example")?;
+/// b.connect("inproc://pair-example")?;
+/// b.send("ping")?;
+/// assert_eq!(&a.recv()?[0][..], b"ping");
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    io_threads: usize,
+    next_socket: AtomicU64,
+    terminated: AtomicBool,
+    reactors: Mutex<Option<Vec<IoThread>>>,
+    inproc: Mutex<Registry>,
+    sockets: Mutex<HashMap<u64, Weak<SocketLink>>>,
+}
+
+struct IoThread {
+    shared: Arc<ReactorShared>,
+    join: Option<JoinHandle<()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Context {
+    /// A context with one I/O thread, started when first needed.
+    pub fn new() -> Context {
+        Context::with_io_threads(1)
+    }
+
+    /// A context with `n` I/O threads (at least one), started when first needed. Sockets are
+    /// spread over them in turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::with_io_threads(2);
+    /// assert_eq!(ctx.io_threads(), 2);
+    /// ```
+    pub fn with_io_threads(n: usize) -> Context {
+        Context {
+            inner: Arc::new(Inner {
+                io_threads: n.max(1),
+                next_socket: AtomicU64::new(1),
+                terminated: AtomicBool::new(false),
+                reactors: Mutex::new(None),
+                inproc: Mutex::new(Registry::default()),
+                sockets: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The number of I/O threads this context runs once started.
+    pub fn io_threads(&self) -> usize {
+        self.inner.io_threads
+    }
+
+    /// Creates a socket of type `kind`.
+    ///
+    /// Fails with [`Error::Terminated`] after [`Context::term`].
+    pub fn socket(&self, kind: SocketType) -> Result<Socket> {
+        if self.inner.terminated.load(Ordering::Acquire) {
+            return Err(Error::Terminated);
+        }
+        let id = self.inner.next_socket.fetch_add(1, Ordering::Relaxed);
+        let socket = Socket::new(self.clone(), kind, id)?;
+        lock(&self.inner.sockets).insert(id, Arc::downgrade(socket.link()));
+        Ok(socket)
+    }
+
+    /// Shuts the context down: every socket's blocking calls return [`Error::Terminated`],
+    /// every socket lingers as set, and the I/O threads stop and are joined. Sockets that
+    /// still exist can only be dropped afterwards. Calling it twice is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut s = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// ctx.term();
+    /// assert!(matches!(s.try_recv(), Err(ferrozmq::Error::Terminated)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn term(&self) {
+        self.inner.shutdown();
+    }
+
+    /// The I/O thread that serves socket `socket_id`, starting the threads if needed.
+    pub(crate) fn reactor_for(&self, socket_id: u64) -> Result<Arc<ReactorShared>> {
+        let mut reactors = lock(&self.inner.reactors);
+        if self.inner.terminated.load(Ordering::Acquire) {
+            return Err(Error::Terminated);
+        }
+        if reactors.is_none() {
+            let mut threads = Vec::with_capacity(self.inner.io_threads);
+            for i in 0..self.inner.io_threads {
+                let (shared, join) = reactor::spawn(i)?;
+                threads.push(IoThread {
+                    shared,
+                    join: Some(join),
+                });
+            }
+            *reactors = Some(threads);
+        }
+        let threads = reactors.as_ref().map(Vec::as_slice).unwrap_or_default();
+        let n = threads.len() as u64;
+        Ok(threads[(socket_id % n) as usize].shared.clone())
+    }
+
+    pub(crate) fn inproc_bind(&self, name: &str, binder: Peer) -> Result<Vec<Pipe>> {
+        lock(&self.inner.inproc).bind(name, binder)
+    }
+
+    pub(crate) fn inproc_connect(&self, name: &str, connector: Peer) -> Result<Pipe> {
+        lock(&self.inner.inproc).connect(name, connector)
+    }
+
+    pub(crate) fn inproc_unbind(&self, name: &str, socket_id: u64) {
+        lock(&self.inner.inproc).unbind(name, socket_id)
+    }
+
+    /// Forgets socket `socket_id`, which is closing.
+    pub(crate) fn socket_closed(&self, socket_id: u64) {
+        lock(&self.inner.inproc).remove_socket(socket_id);
+        lock(&self.inner.sockets).remove(&socket_id);
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        self.terminated.store(true, Ordering::Release);
+        let links: Vec<Arc<SocketLink>> = lock(&self.sockets)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for link in links {
+            link.mailbox.terminate();
+        }
+        let threads = lock(&self.reactors).take();
+        for mut t in threads.into_iter().flatten() {
+            t.shared.send(IoCommand::Shutdown);
+            if let Some(join) = t.join.take() {
+                if join.join().is_err() {
+                    log::error!("an I/O thread panicked");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context::new()
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("io_threads", &self.inner.io_threads)
+            .field("terminated", &self.inner.terminated.load(Ordering::Relaxed))
+            .finish()
+    }
+}

@@ -1,0 +1,144 @@
+//! Wake-ups: the one place where a thread that has work for another lets it know.
+//!
+//! A [`Mailbox`] belongs to a socket. Pipes report "pipe N changed" to it, and the I/O
+//! threads and the inproc registry post commands to it. A [`Notifier`] is what the writing
+//! side of a pipe holds: it wakes either a socket's mailbox or an I/O thread.
+//!
+//! What must hold:
+//! - A notification is never lost: the flag `pending` is set under the lock before the
+//!   waiter is woken, and the waiter re-checks it under the same lock before it sleeps.
+//! - The common path costs no syscall: a thread is only signalled when it is waiting, and
+//!   an idle socket is checked with one atomic load.
+//! - Everything funnels through [`Mailbox::wake_waiter`], so a `std::task::Waker` can later
+//!   join the parked thread as a wake target without touching the pipes.
+
+use crate::pipe::PipeId;
+use crate::reactor::ReactorShared;
+use crate::socket::SocketCommand;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Where a pipe sends its notifications.
+#[derive(Clone, Debug)]
+pub(crate) enum Notifier {
+    /// A socket, through its mailbox.
+    Socket(Arc<Mailbox>),
+    /// An I/O thread; `key` names the session that owns the pipe end.
+    Reactor(Arc<ReactorShared>, usize),
+}
+
+impl Notifier {
+    /// Tells the owner of the other end that pipe `id` may have changed state.
+    pub(crate) fn notify(&self, id: PipeId) {
+        match self {
+            Notifier::Socket(mailbox) => mailbox.pipe_activated(id),
+            Notifier::Reactor(reactor, key) => reactor.activate(*key),
+        }
+    }
+}
+
+/// A socket's inbox of pipe activations and commands, plus the means to wake its thread.
+#[derive(Debug, Default)]
+pub(crate) struct Mailbox {
+    pending: AtomicBool,
+    state: Mutex<MailboxState>,
+    cond: Condvar,
+}
+
+/// What a socket takes out of its mailbox in one go.
+#[derive(Debug, Default)]
+pub(crate) struct MailboxState {
+    /// Pipes that may have become readable, writable or closed.
+    pub(crate) activated: Vec<PipeId>,
+    /// Commands from I/O threads and other sockets.
+    pub(crate) commands: Vec<SocketCommand>,
+    /// Set once by `Context::term`; never cleared.
+    pub(crate) terminated: bool,
+    waiting: bool,
+}
+
+impl Mailbox {
+    /// A fresh, empty mailbox.
+    pub(crate) fn new() -> Arc<Mailbox> {
+        Arc::new(Mailbox::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MailboxState> {
+        // A panic while holding this lock leaves plain data behind; keep going with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that pipe `id` changed.
+    pub(crate) fn pipe_activated(&self, id: PipeId) {
+        let mut state = self.lock();
+        state.activated.push(id);
+        self.wake_waiter(state);
+    }
+
+    /// Posts a command.
+    pub(crate) fn post(&self, command: SocketCommand) {
+        let mut state = self.lock();
+        state.commands.push(command);
+        self.wake_waiter(state);
+    }
+
+    /// Marks the socket terminated and wakes it, so its blocking calls return.
+    pub(crate) fn terminate(&self) {
+        let mut state = self.lock();
+        state.terminated = true;
+        self.wake_waiter(state);
+    }
+
+    fn wake_waiter(&self, state: MutexGuard<'_, MailboxState>) {
+        self.pending.store(true, Ordering::Release);
+        let waiting = state.waiting;
+        drop(state);
+        if waiting {
+            self.cond.notify_one();
+        }
+    }
+
+    /// Whether anything arrived since the last [`Mailbox::take`]: one atomic load.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Moves everything that arrived into `into` (whose vectors must be empty) and
+    /// returns whether the socket was terminated.
+    pub(crate) fn take(
+        &self,
+        activated: &mut Vec<PipeId>,
+        commands: &mut Vec<SocketCommand>,
+    ) -> bool {
+        let mut state = self.lock();
+        self.pending.store(false, Ordering::Relaxed);
+        std::mem::swap(&mut state.activated, activated);
+        std::mem::swap(&mut state.commands, commands);
+        state.terminated
+    }
+
+    /// Blocks until something arrives or `deadline` passes. Returns at once if something
+    /// is already pending.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) {
+        let mut state = self.lock();
+        while !self.pending.load(Ordering::Acquire) {
+            state.waiting = true;
+            match deadline {
+                None => state = self.cond.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    state = self
+                        .cond
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        state.waiting = false;
+    }
+}

@@ -1,0 +1,481 @@
+//! The I/O thread: one mio event loop that owns listeners and peer connections (sessions),
+//! takes commands from sockets, and moves messages between pipes and the network.
+//!
+//! What must hold:
+//! - Nothing blocks the loop: no name lookup (sockets resolve before they send `Connect`),
+//!   no user code, no lock held across I/O.
+//! - Work arrives batched: commands and pipe activations queue in one inbox, and the loop is
+//!   woken once per batch (the `woken` flag saves the eventfd write while a wake is pending).
+//! - Every session ends by being removed from `sessions`, which drops its stream and pipe
+//!   ends, so the socket always learns that a peer is gone.
+//! - After `Shutdown` the loop runs until every session has flushed or its linger ran out,
+//!   then exits; commands that arrive later are dropped at once.
+
+mod session;
+
+use crate::options::Options;
+use crate::pipe::Pipe;
+use crate::socket::SocketLink;
+use crate::transport::{ConnectTarget, Listener};
+use crate::SocketType;
+use mio::{Events, Interest, Poll, Token, Waker};
+use session::{Session, Status};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const WAKER: Token = Token(0);
+
+/// What a session needs to know of its socket, fixed when the endpoint was bound or
+/// connected (as libzmq applies options).
+#[derive(Debug)]
+pub(crate) struct SessionConfig {
+    pub(crate) socket_type: SocketType,
+    pub(crate) options: Options,
+}
+
+/// A request from a socket (or the context) to an I/O thread.
+#[derive(Debug)]
+pub(crate) enum IoCommand {
+    /// Accept connections on `listener` for `socket`.
+    Listen {
+        key: usize,
+        listener: Listener,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+    },
+    /// Keep a connection to `target` up, carrying `pipe` (the session's ends).
+    Connect {
+        key: usize,
+        target: ConnectTarget,
+        pipe: Pipe,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+    },
+    /// Close a listener and the sessions it accepted.
+    Unbind { socket: u64, endpoint: u64 },
+    /// Close a connection made by `Connect`.
+    Disconnect { socket: u64, endpoint: u64 },
+    /// The socket closed: close its listeners, let its sessions linger.
+    CloseSocket { socket: u64 },
+    /// The context is terminating.
+    Shutdown,
+}
+
+/// The part of an I/O thread other threads talk to.
+pub(crate) struct ReactorShared {
+    waker: Waker,
+    inbox: Mutex<Inbox>,
+    next_key: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Inbox {
+    commands: Vec<IoCommand>,
+    activated: Vec<usize>,
+    woken: bool,
+    stopped: bool,
+}
+
+impl ReactorShared {
+    fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh key for a listener or session on this thread.
+    pub(crate) fn next_key(&self) -> usize {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues a command for the loop.
+    pub(crate) fn send(&self, command: IoCommand) {
+        let mut inbox = self.lock();
+        if inbox.stopped {
+            drop(inbox);
+            drop(command); // Outside the lock: dropping pipes notifies back into it.
+            return;
+        }
+        inbox.commands.push(command);
+        self.wake(inbox);
+    }
+
+    /// Tells the loop that a pipe of session `key` changed.
+    pub(crate) fn activate(&self, key: usize) {
+        let mut inbox = self.lock();
+        if inbox.stopped {
+            return;
+        }
+        inbox.activated.push(key);
+        self.wake(inbox);
+    }
+
+    fn wake(&self, mut inbox: MutexGuard<'_, Inbox>) {
+        if !inbox.woken {
+            inbox.woken = true;
+            drop(inbox);
+            if let Err(e) = self.waker.wake() {
+                log::error!("cannot wake the I/O thread: {e}");
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ReactorShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReactorShared").finish_non_exhaustive()
+    }
+}
+
+/// Starts I/O thread number `index`.
+pub(crate) fn spawn(index: usize) -> io::Result<(Arc<ReactorShared>, JoinHandle<()>)> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let shared = Arc::new(ReactorShared {
+        waker,
+        inbox: Mutex::new(Inbox::default()),
+        next_key: AtomicUsize::new(1),
+    });
+    let for_thread = shared.clone();
+    let join = std::thread::Builder::new()
+        .name(format!("ferrozmq-io-{index}"))
+        .spawn(move || Reactor::new(poll, for_thread).run())?;
+    Ok((shared, join))
+}
+
+struct ListenerEntry {
+    listener: Listener,
+    socket: Arc<SocketLink>,
+    config: Arc<SessionConfig>,
+    endpoint: u64,
+}
+
+struct Reactor {
+    poll: Poll,
+    shared: Arc<ReactorShared>,
+    listeners: HashMap<usize, ListenerEntry>,
+    sessions: HashMap<usize, Session>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    shutting_down: bool,
+}
+
+impl Reactor {
+    fn new(poll: Poll, shared: Arc<ReactorShared>) -> Reactor {
+        Reactor {
+            poll,
+            shared,
+            listeners: HashMap::new(),
+            sessions: HashMap::new(),
+            timers: BinaryHeap::new(),
+            shutting_down: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut ready = Vec::new();
+        let mut commands = Vec::new();
+        let mut activated = Vec::new();
+        loop {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("I/O thread poll failed: {e}");
+                    break;
+                }
+            }
+            ready.extend(events.iter().map(|e| {
+                let failed = e.is_error() || e.is_read_closed() || e.is_write_closed();
+                (
+                    e.token().0,
+                    e.is_readable() || failed,
+                    e.is_writable() || failed,
+                )
+            }));
+            for (key, readable, writable) in ready.drain(..) {
+                if key == WAKER.0 {
+                    continue;
+                }
+                if self.listeners.contains_key(&key) {
+                    self.accept_all(key);
+                } else {
+                    self.with_session(key, |s, cx| s.on_io(cx, readable, writable));
+                }
+            }
+            {
+                let mut inbox = self.shared.lock();
+                inbox.woken = false;
+                std::mem::swap(&mut inbox.commands, &mut commands);
+                std::mem::swap(&mut inbox.activated, &mut activated);
+            }
+            for command in commands.drain(..) {
+                self.handle(command);
+            }
+            activated.sort_unstable();
+            activated.dedup();
+            for key in activated.drain(..) {
+                self.with_session(key, |s, cx| s.on_pipe(cx));
+            }
+            self.fire_timers();
+            if self.shutting_down && self.sessions.is_empty() {
+                break;
+            }
+        }
+        self.stop();
+    }
+
+    /// Marks the inbox stopped and drops everything still queued or owned.
+    fn stop(mut self) {
+        let leftovers = {
+            let mut inbox = self.shared.lock();
+            inbox.stopped = true;
+            std::mem::take(&mut inbox.commands)
+        };
+        drop(leftovers);
+        let registry = self.poll.registry();
+        for (_, mut s) in self.sessions.drain() {
+            s.close(registry);
+        }
+        for (_, mut l) in self.listeners.drain() {
+            let _ = registry.deregister(&mut l.listener);
+        }
+        log::debug!("I/O thread stopped");
+    }
+
+    fn handle(&mut self, command: IoCommand) {
+        let now = Instant::now();
+        match command {
+            IoCommand::Listen {
+                key,
+                mut listener,
+                socket,
+                config,
+                endpoint,
+            } => {
+                if self.shutting_down {
+                    return;
+                }
+                if let Err(e) =
+                    self.poll
+                        .registry()
+                        .register(&mut listener, Token(key), Interest::READABLE)
+                {
+                    log::error!("cannot watch a listener: {e}");
+                    return;
+                }
+                self.listeners.insert(
+                    key,
+                    ListenerEntry {
+                        listener,
+                        socket,
+                        config,
+                        endpoint,
+                    },
+                );
+                // Connections may have queued before we watched the listener.
+                self.accept_all(key);
+            }
+            IoCommand::Connect {
+                key,
+                target,
+                pipe,
+                socket,
+                config,
+                endpoint,
+            } => {
+                if self.shutting_down {
+                    return;
+                }
+                let session = Session::connect(key, target, pipe, socket, config, endpoint);
+                self.sessions.insert(key, session);
+                self.with_session(key, |s, cx| s.start(cx));
+            }
+            IoCommand::Unbind { socket, endpoint } => {
+                self.remove_listeners(|l| l.socket.id == socket && l.endpoint == endpoint);
+                self.end_sessions(|s| {
+                    s.socket.id == socket && s.endpoint == endpoint && s.is_accepted()
+                });
+            }
+            IoCommand::Disconnect { socket, endpoint } => {
+                self.end_sessions(|s| {
+                    s.socket.id == socket && s.endpoint == endpoint && !s.is_accepted()
+                });
+            }
+            IoCommand::CloseSocket { socket } => {
+                self.remove_listeners(|l| l.socket.id == socket);
+                let keys: Vec<usize> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| s.socket.id == socket)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in keys {
+                    self.with_session(key, |s, cx| {
+                        let linger = s.socket.linger();
+                        s.socket_closed(cx, linger)
+                    });
+                }
+            }
+            IoCommand::Shutdown => {
+                self.shutting_down = true;
+                self.remove_listeners(|_| true);
+                let keys: Vec<usize> = self.sessions.keys().copied().collect();
+                for key in keys {
+                    self.with_session(key, |s, cx| {
+                        if s.is_closing() {
+                            Status::Continue
+                        } else {
+                            let linger = s.socket.linger();
+                            s.socket_closed(cx, linger)
+                        }
+                    });
+                }
+            }
+        }
+        let _ = now;
+    }
+
+    fn remove_listeners(&mut self, matches: impl Fn(&ListenerEntry) -> bool) {
+        let keys: Vec<usize> = self
+            .listeners
+            .iter()
+            .filter(|(_, l)| matches(l))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            if let Some(mut l) = self.listeners.remove(&key) {
+                let _ = self.poll.registry().deregister(&mut l.listener);
+            }
+        }
+    }
+
+    fn end_sessions(&mut self, matches: impl Fn(&Session) -> bool) {
+        let keys: Vec<usize> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| matches(s))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            if let Some(mut s) = self.sessions.remove(&key) {
+                s.close(self.poll.registry());
+            }
+        }
+    }
+
+    fn accept_all(&mut self, key: usize) {
+        loop {
+            let Some(entry) = self.listeners.get(&key) else {
+                return;
+            };
+            match entry.listener.accept() {
+                Ok(stream) => {
+                    let session_key = self.shared.next_key();
+                    let session = Session::accepted(
+                        session_key,
+                        stream,
+                        entry.socket.clone(),
+                        entry.config.clone(),
+                        entry.endpoint,
+                    );
+                    self.sessions.insert(session_key, session);
+                    self.with_session(session_key, |s, cx| s.start(cx));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on session `key`, then removes the session if it is done, or schedules its
+    /// next timer.
+    fn with_session(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut Session, &mut session::Cx<'_>) -> Status,
+    ) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let mut cx = session::Cx {
+            registry: self.poll.registry(),
+            reactor: &self.shared,
+            now: Instant::now(),
+        };
+        match f(session, &mut cx) {
+            Status::Done => {
+                if let Some(mut s) = self.sessions.remove(&key) {
+                    s.close(self.poll.registry());
+                }
+            }
+            Status::Continue => {
+                let next = session.next_deadline();
+                if next.is_some() && next != session.scheduled {
+                    session.scheduled = next;
+                    if let Some(t) = next {
+                        self.timers.push(Reverse((t, key)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((t, key))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let due = self
+                .sessions
+                .get(&key)
+                .is_some_and(|s| s.scheduled == Some(t));
+            if due {
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.scheduled = None;
+                }
+                self.with_session(key, |s, cx| s.on_timer(cx));
+            }
+        }
+    }
+}
+
+/// Adds libzmq-style jitter and back-off to a reconnect delay.
+pub(crate) fn next_backoff(
+    current: Duration,
+    base: Duration,
+    max: Duration,
+    seed: &mut u64,
+) -> (Duration, Duration) {
+    // xorshift: cheap, good enough to spread reconnect storms.
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    let base_ms = base.as_millis().max(1) as u64;
+    let jitter = Duration::from_millis(*seed % base_ms);
+    let delay = current + jitter;
+    let next = if max > base {
+        (current * 2).min(max)
+    } else {
+        current
+    };
+    (delay, next)
+}

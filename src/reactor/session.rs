@@ -1,0 +1,530 @@
+//! A session: one peer connection on an I/O thread, joined to its socket by a pipe pair.
+//!
+//! A connecting session owns its pipe from the start and keeps it across reconnects, so
+//! messages sent while the peer is away wait in the pipe (up to the high-water mark). An
+//! accepted session gets its pipe when the handshake completes and ends with its connection.
+//!
+//! What must hold:
+//! - Bytes in are decoded in full on every read, and every decoded message goes to the
+//!   socket in one batch; reading pauses while the socket's inbound pipe is at its mark.
+//! - Bytes out are encoded in batches of up to `OUT_BATCH` and written with one vectored
+//!   write per batch until the kernel says WouldBlock.
+//! - No message is taken from the pipe before the handshake completes, so a message is
+//!   either still queued or was handed to the kernel whole.
+//! - A protocol error closes this connection only, with the reason logged.
+
+use super::{next_backoff, ReactorShared, SessionConfig};
+use crate::mailbox::Notifier;
+use crate::pipe::{link, Pipe, ReadError};
+use crate::socket::{SocketCommand, SocketLink};
+use crate::transport::{self, ConnectTarget, Stream};
+use crate::zmtp::{Config, Connection, Event, OutBuf};
+use crate::Message;
+use bytes::BytesMut;
+use mio::{Interest, Registry, Token};
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes requested from the kernel per read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Encoded bytes gathered before a write.
+const OUT_BATCH: usize = 256 * 1024;
+/// Slices per vectored write.
+const MAX_SLICES: usize = 64;
+
+/// What a session needs from its I/O thread while it runs.
+pub(super) struct Cx<'a> {
+    pub(super) registry: &'a Registry,
+    pub(super) reactor: &'a Arc<ReactorShared>,
+    pub(super) now: Instant,
+}
+
+/// Whether the session goes on.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Status {
+    Continue,
+    Done,
+}
+
+enum Origin {
+    Connect(ConnectTarget),
+    Accepted(Option<Stream>),
+}
+
+struct Conn {
+    stream: Stream,
+    /// `None` while a non-blocking connect is in progress.
+    zmtp: Option<Connection>,
+    rbuf: BytesMut,
+    out: OutBuf,
+    readable: bool,
+    writable: bool,
+    peer: String,
+}
+
+pub(super) struct Session {
+    key: usize,
+    pub(super) socket: Arc<SocketLink>,
+    config: Arc<SessionConfig>,
+    pub(super) endpoint: u64,
+    origin: Origin,
+    pipe: Option<Pipe>,
+    conn: Option<Conn>,
+    reconnect_at: Option<Instant>,
+    backoff: Duration,
+    handshake_deadline: Option<Instant>,
+    /// Set once the socket closed: `Some(None)` lingers forever, `Some(Some(t))` until `t`.
+    closing: Option<Option<Instant>>,
+    /// The timer the reactor holds for this session (managed by the reactor).
+    pub(super) scheduled: Option<Instant>,
+    read_paused: bool,
+    events: Vec<Event>,
+    inbound: Vec<Message>,
+    seed: u64,
+}
+
+impl Session {
+    fn new(
+        key: usize,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+        origin: Origin,
+    ) -> Session {
+        let backoff = config.options.reconnect_ivl;
+        Session {
+            key,
+            socket,
+            config,
+            endpoint,
+            origin,
+            pipe: None,
+            conn: None,
+            reconnect_at: None,
+            backoff,
+            handshake_deadline: None,
+            closing: None,
+            scheduled: None,
+            read_paused: false,
+            events: Vec::new(),
+            inbound: Vec::new(),
+            seed: (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
+    }
+
+    /// A session that connects to `target`, carrying `pipe` (its ends).
+    pub(super) fn connect(
+        key: usize,
+        target: ConnectTarget,
+        pipe: Pipe,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+    ) -> Session {
+        let mut s = Session::new(key, socket, config, endpoint, Origin::Connect(target));
+        s.pipe = Some(pipe);
+        s
+    }
+
+    /// A session for a connection a listener accepted.
+    pub(super) fn accepted(
+        key: usize,
+        stream: Stream,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+    ) -> Session {
+        Session::new(
+            key,
+            socket,
+            config,
+            endpoint,
+            Origin::Accepted(Some(stream)),
+        )
+    }
+
+    /// Whether the connection was accepted (rather than made by connect).
+    pub(super) fn is_accepted(&self) -> bool {
+        matches!(self.origin, Origin::Accepted(_))
+    }
+
+    /// Whether the socket has closed and the session is lingering.
+    pub(super) fn is_closing(&self) -> bool {
+        self.closing.is_some()
+    }
+
+    /// The earliest time the session wants `on_timer`.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.reconnect_at,
+            self.handshake_deadline,
+            self.closing.flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// First step: connect, or start the handshake on an accepted stream.
+    pub(super) fn start(&mut self, cx: &mut Cx<'_>) -> Status {
+        match &mut self.origin {
+            Origin::Connect(_) => self.try_connect(cx),
+            Origin::Accepted(stream) => {
+                let Some(stream) = stream.take() else {
+                    return Status::Done;
+                };
+                if !self.install(cx, stream) {
+                    return Status::Done;
+                }
+                self.begin_handshake(cx);
+                self.drive(cx)
+            }
+        }
+    }
+
+    /// The stream reported readiness.
+    pub(super) fn on_io(&mut self, cx: &mut Cx<'_>, readable: bool, writable: bool) -> Status {
+        let Some(conn) = &mut self.conn else {
+            return Status::Continue;
+        };
+        conn.readable |= readable;
+        conn.writable |= writable;
+        if conn.zmtp.is_none() {
+            match conn.stream.finish_connect() {
+                Ok(true) => self.begin_handshake(cx),
+                Ok(false) => return Status::Continue,
+                Err(e) => return self.lost(cx, &format!("connect failed: {e}")),
+            }
+        }
+        self.drive(cx)
+    }
+
+    /// A pipe changed: the socket queued messages, made room, or let go of the pipe.
+    pub(super) fn on_pipe(&mut self, cx: &mut Cx<'_>) -> Status {
+        if self.read_paused {
+            if let Some(pipe) = &self.pipe {
+                self.read_paused = !pipe.writer.has_room();
+            }
+        }
+        self.drive(cx)
+    }
+
+    /// A deadline passed.
+    pub(super) fn on_timer(&mut self, cx: &mut Cx<'_>) -> Status {
+        let now = cx.now;
+        if self.closing.flatten().is_some_and(|t| t <= now) {
+            log::debug!("linger expired, dropping what is still queued");
+            return Status::Done;
+        }
+        if self.handshake_deadline.is_some_and(|t| t <= now) {
+            self.handshake_deadline = None;
+            return self.lost(cx, "handshake timed out");
+        }
+        if self.reconnect_at.is_some_and(|t| t <= now) {
+            self.reconnect_at = None;
+            return self.try_connect(cx);
+        }
+        Status::Continue
+    }
+
+    /// The socket closed (or the context is terminating): linger for up to `linger`.
+    pub(super) fn socket_closed(&mut self, cx: &mut Cx<'_>, linger: Option<Duration>) -> Status {
+        if linger == Some(Duration::ZERO) {
+            return Status::Done;
+        }
+        self.closing = Some(linger.map(|l| cx.now + l));
+        self.drive(cx)
+    }
+
+    /// Ends the session: stops watching the stream and drops it and the pipe ends.
+    pub(super) fn close(&mut self, registry: &Registry) {
+        if let Some(mut conn) = self.conn.take() {
+            // Read what the peer already sent, so closing does not reset the connection
+            // (a reset can destroy data still in flight towards the peer).
+            let mut scratch = [0u8; 4096];
+            while let Ok(n) = conn.stream.read(&mut scratch) {
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = registry.deregister(&mut conn.stream);
+        }
+        self.pipe = None;
+    }
+
+    fn try_connect(&mut self, cx: &mut Cx<'_>) -> Status {
+        let Origin::Connect(target) = &self.origin else {
+            return Status::Done;
+        };
+        match transport::connect(target) {
+            Ok(stream) => {
+                if self.install(cx, stream) {
+                    Status::Continue
+                } else {
+                    self.schedule_reconnect(cx)
+                }
+            }
+            Err(e) => {
+                log::debug!("connect to {} failed: {e}", target.endpoint());
+                self.schedule_reconnect(cx)
+            }
+        }
+    }
+
+    /// Watches `stream`; false if the poller refused it.
+    fn install(&mut self, cx: &mut Cx<'_>, mut stream: Stream) -> bool {
+        if let Err(e) = cx.registry.register(
+            &mut stream,
+            Token(self.key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            log::warn!("cannot watch a connection: {e}");
+            return false;
+        }
+        let peer = stream.peer_description();
+        self.conn = Some(Conn {
+            stream,
+            zmtp: None,
+            rbuf: BytesMut::new(),
+            out: OutBuf::new(),
+            readable: false,
+            writable: false,
+            peer,
+        });
+        true
+    }
+
+    fn begin_handshake(&mut self, cx: &mut Cx<'_>) {
+        let Some(conn) = &mut self.conn else {
+            return;
+        };
+        let options = &self.config.options;
+        let config = Config {
+            socket_type: self.config.socket_type,
+            routing_id: options.routing_id.clone(),
+            max_msg_size: options.max_msg_size,
+        };
+        conn.zmtp = Some(Connection::new(config, &mut conn.out));
+        // Data may already be waiting, and an edge may have passed: try both directions.
+        conn.readable = true;
+        conn.writable = true;
+        self.handshake_deadline = options.handshake_ivl.map(|d| cx.now + d);
+        log::debug!("connection to {}: handshake started", conn.peer);
+    }
+
+    /// Moves data both ways as far as it can, then decides whether the session is over.
+    fn drive(&mut self, cx: &mut Cx<'_>) -> Status {
+        if let Err(reason) = self.read_input(cx) {
+            return self.lost(cx, &reason);
+        }
+        if let Err(e) = self.write_output() {
+            return self.lost(cx, &format!("write failed: {e}"));
+        }
+        if self.finished() {
+            Status::Done
+        } else {
+            Status::Continue
+        }
+    }
+
+    fn read_input(&mut self, cx: &mut Cx<'_>) -> Result<(), String> {
+        loop {
+            let Some(conn) = &mut self.conn else {
+                return Ok(());
+            };
+            if conn.zmtp.is_none() || !conn.readable || self.read_paused {
+                return Ok(());
+            }
+            if conn.rbuf.capacity() - conn.rbuf.len() < READ_CHUNK / 4 {
+                conn.rbuf.reserve(READ_CHUNK);
+            }
+            let start = conn.rbuf.len();
+            let room = conn.rbuf.capacity() - start;
+            conn.rbuf.resize(start + room, 0);
+            let n = match conn.stream.read(&mut conn.rbuf[start..]) {
+                Ok(0) => {
+                    conn.rbuf.truncate(start);
+                    return Err("peer closed the connection".to_owned());
+                }
+                Ok(n) => n,
+                Err(e) => {
+                    conn.rbuf.truncate(start);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => {
+                            conn.readable = false;
+                            return Ok(());
+                        }
+                        io::ErrorKind::Interrupted => continue,
+                        _ => return Err(format!("read failed: {e}")),
+                    }
+                }
+            };
+            conn.rbuf.truncate(start + n);
+            self.decode(cx)?;
+        }
+    }
+
+    /// Decodes everything buffered and hands the messages to the socket in one batch.
+    fn decode(&mut self, cx: &mut Cx<'_>) -> Result<(), String> {
+        let Some(conn) = &mut self.conn else {
+            return Ok(());
+        };
+        let Some(zmtp) = &mut conn.zmtp else {
+            return Ok(());
+        };
+        let result = zmtp.handle_input(&mut conn.rbuf, &mut conn.out, &mut self.events);
+        let peer = conn.peer.clone();
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            match event {
+                Event::Ready(info) => {
+                    log::debug!("connection to {peer}: ready, peer is {}", info.socket_type);
+                    self.handshake_ready(cx);
+                }
+                Event::Message(msg) => self.inbound.push(msg),
+                Event::Subscribe(_) | Event::Cancel(_) => {
+                    log::trace!("connection to {peer}: subscription ignored by this socket type");
+                }
+            }
+        }
+        self.events = events;
+        self.deliver();
+        if let Err(e) = result {
+            log::warn!("connection to {peer}: protocol error: {e}");
+            // One attempt to tell the peer why (an ERROR command may be queued).
+            let _ = self.write_output();
+            return Err(format!("protocol error: {e}"));
+        }
+        Ok(())
+    }
+
+    fn handshake_ready(&mut self, cx: &mut Cx<'_>) {
+        self.handshake_deadline = None;
+        self.backoff = self.config.options.reconnect_ivl;
+        if self.pipe.is_none() {
+            let options = &self.config.options;
+            let (ours, theirs) = link(
+                Notifier::Reactor(cx.reactor.clone(), self.key),
+                Notifier::Socket(self.socket.mailbox.clone()),
+                options.rcvhwm,
+                options.sndhwm,
+            );
+            self.pipe = Some(ours);
+            self.socket.mailbox.post(SocketCommand::Attach(theirs));
+        }
+    }
+
+    fn deliver(&mut self) {
+        if self.inbound.is_empty() {
+            return;
+        }
+        let Some(pipe) = &mut self.pipe else {
+            self.inbound.clear();
+            return;
+        };
+        if self.closing.is_some() {
+            self.inbound.clear();
+            return;
+        }
+        match pipe.writer.write_all(&mut self.inbound) {
+            Ok(full) => self.read_paused = full,
+            Err(_) => self.inbound.clear(), // The socket no longer reads: drop.
+        }
+    }
+
+    /// Encodes queued messages and writes until done or the kernel pushes back.
+    fn write_output(&mut self) -> io::Result<()> {
+        let Some(conn) = &mut self.conn else {
+            return Ok(());
+        };
+        let Some(zmtp) = &conn.zmtp else {
+            return Ok(());
+        };
+        let ready = zmtp.is_ready();
+        loop {
+            if ready && conn.out.len() < OUT_BATCH {
+                if let Some(pipe) = &mut self.pipe {
+                    while conn.out.len() < OUT_BATCH {
+                        match pipe.reader.try_read() {
+                            Ok(msg) => Connection::encode_message(&msg, &mut conn.out),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            if conn.out.is_empty() || !conn.writable {
+                return Ok(());
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = conn.out.io_slices(&mut slices);
+            match conn.stream.write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => conn.out.advance(written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.writable = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether there is nothing left to do: the socket let go of the pipe (or closed) and
+    /// everything it queued went out.
+    fn finished(&mut self) -> bool {
+        let out_empty = self
+            .conn
+            .as_ref()
+            .is_none_or(|c| c.out.is_empty() || !c.zmtp.as_ref().is_some_and(Connection::is_ready));
+        let Some(pipe) = &mut self.pipe else {
+            // An accepted connection still in its handshake: only a closing socket ends it.
+            return self.closing.is_some();
+        };
+        match pipe.reader.poll_state() {
+            Err(ReadError::Closed) => out_empty,
+            Err(ReadError::Empty) => self.closing.is_some() && out_empty,
+            Ok(()) => false,
+        }
+    }
+
+    /// The connection is gone: accepted sessions end, connecting ones try again later.
+    fn lost(&mut self, cx: &mut Cx<'_>, reason: &str) -> Status {
+        if let Some(conn) = &self.conn {
+            log::debug!("connection to {} closed: {reason}", conn.peer);
+        }
+        if let Some(mut conn) = self.conn.take() {
+            let _ = cx.registry.deregister(&mut conn.stream);
+        }
+        self.read_paused = false;
+        self.inbound.clear();
+        self.handshake_deadline = None;
+        match self.origin {
+            Origin::Accepted(_) => Status::Done,
+            Origin::Connect(_) => {
+                if self.finished() {
+                    Status::Done
+                } else {
+                    self.schedule_reconnect(cx)
+                }
+            }
+        }
+    }
+
+    fn schedule_reconnect(&mut self, cx: &mut Cx<'_>) -> Status {
+        if self.finished() {
+            return Status::Done;
+        }
+        let options = &self.config.options;
+        let (delay, next) = next_backoff(
+            self.backoff,
+            options.reconnect_ivl,
+            options.reconnect_ivl_max,
+            &mut self.seed,
+        );
+        self.backoff = next;
+        self.reconnect_at = Some(cx.now + delay);
+        Status::Continue
+    }
+}

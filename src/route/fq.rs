@@ -1,0 +1,134 @@
+//! `FairQueue`: round-robin over the inbound pipes that have messages (PULL, DEALER, ROUTER,
+//! REP, SUB).
+//!
+//! What must hold: after each whole message the next active pipe gets its turn, so one
+//! busy peer cannot starve the others; an empty pipe leaves the rotation until it is
+//! notified; a closed pipe is removed once drained and reported.
+
+use super::{activate, deactivate, remove_at};
+use crate::pipe::{PipeId, PipeReader, ReadError};
+use crate::Message;
+
+/// Round-robin over readable pipes.
+#[derive(Debug, Default)]
+pub(crate) struct FairQueue {
+    pipes: Vec<PipeReader>,
+    active: usize,
+    current: usize,
+}
+
+impl FairQueue {
+    /// Adds a pipe to the rotation.
+    pub(crate) fn attach(&mut self, reader: PipeReader) {
+        self.pipes.push(reader);
+        let last = self.pipes.len() - 1;
+        activate(&mut self.pipes, &mut self.active, last);
+    }
+
+    /// A notification for pipe `id`: it may have messages, or be closed; try it again.
+    pub(crate) fn activated(&mut self, id: PipeId) {
+        if let Some(i) = self.pipes.iter().position(|p| p.id() == id) {
+            activate(&mut self.pipes, &mut self.active, i);
+        }
+    }
+
+    /// Removes pipe `id`, returning its end.
+    pub(crate) fn remove(&mut self, id: PipeId) -> Option<PipeReader> {
+        let i = self.pipes.iter().position(|p| p.id() == id)?;
+        let r = remove_at(&mut self.pipes, &mut self.active, i);
+        self.fix_current();
+        Some(r)
+    }
+
+    /// Takes the next message and the pipe it came from. Ids of pipes found closed and
+    /// drained are pushed to `closed`.
+    pub(crate) fn recv(&mut self, closed: &mut Vec<PipeId>) -> Option<(Message, PipeId)> {
+        while self.active > 0 {
+            let i = self.current;
+            match self.pipes[i].try_read() {
+                Ok(msg) => {
+                    let id = self.pipes[i].id();
+                    self.current = (i + 1) % self.active;
+                    return Some((msg, id));
+                }
+                Err(ReadError::Empty) => deactivate(&mut self.pipes, &mut self.active, i),
+                Err(ReadError::Closed) => {
+                    let r = remove_at(&mut self.pipes, &mut self.active, i);
+                    closed.push(r.id());
+                }
+            }
+            self.fix_current();
+        }
+        None
+    }
+
+    /// Whether a message is ready now (for polling). Empty pipes are deactivated; closed
+    /// ones stay until `recv` reports them.
+    pub(crate) fn has_message(&mut self) -> bool {
+        while self.active > 0 {
+            let i = self.current;
+            if self.pipes[i].has_message() {
+                return true;
+            }
+            deactivate(&mut self.pipes, &mut self.active, i);
+            self.fix_current();
+        }
+        false
+    }
+
+    fn fix_current(&mut self) {
+        if self.current >= self.active {
+            self.current = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailbox::{Mailbox, Notifier};
+    use crate::pipe::{pipe, PipeWriter};
+
+    fn setup(n: u64) -> (FairQueue, Vec<PipeWriter>) {
+        let mut fq = FairQueue::default();
+        let mut writers = Vec::new();
+        for id in 0..n {
+            let mb = Mailbox::new();
+            let (w, r) = pipe(id, 0, Notifier::Socket(mb.clone()), Notifier::Socket(mb));
+            fq.attach(r);
+            writers.push(w);
+        }
+        (fq, writers)
+    }
+
+    #[test]
+    fn takes_turns_between_pipes() {
+        let (mut fq, mut writers) = setup(2);
+        for i in 0..3 {
+            writers[0]
+                .try_write(Message::from(format!("a{i}")))
+                .unwrap();
+            writers[1]
+                .try_write(Message::from(format!("b{i}")))
+                .unwrap();
+        }
+        let mut closed = Vec::new();
+        let got: Vec<u64> = (0..6).map(|_| fq.recv(&mut closed).unwrap().1).collect();
+        assert_eq!(got, vec![0, 1, 0, 1, 0, 1]);
+        assert!(fq.recv(&mut closed).is_none());
+    }
+
+    #[test]
+    fn empty_pipe_returns_after_notification_and_closed_is_reported() {
+        let (mut fq, mut writers) = setup(2);
+        let mut closed = Vec::new();
+        assert!(fq.recv(&mut closed).is_none());
+        writers[1].try_write(Message::from("x")).unwrap();
+        fq.activated(1);
+        assert_eq!(fq.recv(&mut closed).unwrap().1, 1);
+        drop(writers.remove(0));
+        fq.activated(0);
+        assert!(fq.recv(&mut closed).is_none());
+        assert_eq!(closed, vec![0]);
+    }
+}

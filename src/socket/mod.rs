@@ -1,0 +1,624 @@
+//! The public [`Socket`]: endpoints, options, and blocking or non-blocking send and receive
+//! over whichever socket type it was created as.
+//!
+//! What must hold:
+//! - A socket is used by one thread at a time (`Send`, `&mut self`); everything other threads
+//!   have to say reaches it through its [`Mailbox`], which it drains before each operation.
+//! - A blocking call waits on the mailbox with a deadline and never spins; a non-blocking call
+//!   never waits.
+//! - Closing hands the socket's sessions to their I/O thread, which keeps sending what is
+//!   queued for up to the linger; `close` itself never blocks.
+
+mod pair;
+mod pattern;
+mod pull;
+mod push;
+
+use crate::context::Context;
+use crate::endpoint::Endpoint;
+use crate::mailbox::{Mailbox, Notifier};
+use crate::options::Options;
+use crate::pipe::{link, Pipe, PipeId};
+use crate::reactor::{IoCommand, ReactorShared, SessionConfig};
+use crate::{transport, Error, Message, Result, SendError, SocketType};
+use bytes::Bytes;
+use pattern::Pattern;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub(crate) use pattern::not_supported;
+
+/// A command to a socket from another thread.
+#[derive(Debug)]
+pub(crate) enum SocketCommand {
+    /// A new peer link, from a connection accepted on a bound endpoint or an inproc peer.
+    Attach(Pipe),
+}
+
+/// What other threads know about a socket: how to reach it and how long it lingers.
+#[derive(Debug)]
+pub(crate) struct SocketLink {
+    /// The socket's id, unique within the process.
+    pub(crate) id: u64,
+    /// Where its notifications and commands go.
+    pub(crate) mailbox: Arc<Mailbox>,
+    /// The socket's current linger, read by the I/O thread when the context terminates.
+    pub(crate) linger: Mutex<Option<Duration>>,
+}
+
+impl SocketLink {
+    /// The linger now in force.
+    pub(crate) fn linger(&self) -> Option<Duration> {
+        *self.linger.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+static NEXT_ENDPOINT_KEY: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Debug)]
+enum EndpointKind {
+    /// A tcp or ipc listener on an I/O thread.
+    Listening(u64),
+    /// A tcp or ipc connection (with reconnects) on an I/O thread.
+    Connecting(u64),
+    /// An inproc name this socket bound.
+    InprocBound(String),
+    /// An inproc link this socket connected.
+    InprocConnected(PipeId),
+}
+
+#[derive(Debug)]
+struct EndpointRecord {
+    /// The endpoint as the user gave it.
+    given: String,
+    /// The endpoint as resolved (ephemeral port filled in), for `last_endpoint`.
+    resolved: String,
+    kind: EndpointKind,
+}
+
+/// How long a call may wait.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    Never,
+    Until(Option<Instant>),
+}
+
+impl Wait {
+    fn from_timeout(timeout: Option<Duration>) -> Wait {
+        Wait::Until(timeout.map(|t| Instant::now() + t))
+    }
+}
+
+/// A ZeroMQ socket of one [`SocketType`].
+///
+/// Create it with [`Context::socket`]. It is `Send` but not `Sync`: one thread uses it at a
+/// time. Dropping it closes it; messages still queued keep going out in the background
+/// for up to the linger time ([`Socket::set_linger`]).
+///
+/// # Examples
+///
+/// ```
+/// use ferrozmq::{Context, SocketType};
+///
+/// let ctx = Context::new();
+/// let mut pull = ctx.socket(SocketType::Pull)?;
+/// pull.bind("inproc://example")?;
+/// let mut push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://example")?;
+///
+/// push.send(vec!["two", "frames"])?;
+/// let msg = pull.recv()?;
+/// assert_eq!(msg.len(), 2);
+/// assert_eq!(&msg[1][..], b"frames");
+/// # Ok::<(), ferrozmq::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Socket {
+    kind: SocketType,
+    link: Arc<SocketLink>,
+    options: Options,
+    pattern: Box<dyn Pattern>,
+    endpoints: Vec<EndpointRecord>,
+    reactor: Option<Arc<ReactorShared>>,
+    activated: Vec<PipeId>,
+    commands: Vec<SocketCommand>,
+    terminated: bool,
+    // Last, so the pattern's pipe ends are gone before the context may shut down.
+    ctx: Context,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Socket> {
+        let pattern: Box<dyn Pattern> = match kind {
+            SocketType::Push => Box::<push::Push>::default(),
+            SocketType::Pull => Box::<pull::Pull>::default(),
+            SocketType::Pair => Box::<pair::Pair>::default(),
+            _ => {
+                return Err(not_supported(
+                    "creating sockets (not implemented yet)",
+                    kind,
+                ))
+            }
+        };
+        let options = Options::default();
+        let link = Arc::new(SocketLink {
+            id,
+            mailbox: Mailbox::new(),
+            linger: Mutex::new(options.linger),
+        });
+        Ok(Socket {
+            ctx,
+            kind,
+            link,
+            options,
+            pattern,
+            endpoints: Vec::new(),
+            reactor: None,
+            activated: Vec::new(),
+            commands: Vec::new(),
+            terminated: false,
+        })
+    }
+
+    pub(crate) fn link(&self) -> &Arc<SocketLink> {
+        &self.link
+    }
+
+    /// This socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.kind
+    }
+
+    // ----- endpoints -----
+
+    /// Accepts peers on `endpoint`: `tcp://host:port`, `ipc://path` or `inproc://name`.
+    ///
+    /// A tcp port of `*` or `0` picks a free port; [`Socket::last_endpoint`] tells which.
+    /// An ipc path left behind by a dead process is reused; `ipc://@name` uses the Linux
+    /// abstract namespace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// assert!(pull.last_endpoint().unwrap().starts_with("tcp://127.0.0.1:"));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        if let Endpoint::Inproc(name) = &parsed {
+            let peers = self.ctx.inproc_bind(name, self.inproc_peer())?;
+            self.endpoints.push(EndpointRecord {
+                given: endpoint.to_owned(),
+                resolved: parsed.to_string(),
+                kind: EndpointKind::InprocBound(name.clone()),
+            });
+            for pipe in peers {
+                self.pattern.attach(pipe);
+            }
+            return Ok(());
+        }
+        let (listener, resolved) = transport::bind(&parsed)?;
+        let reactor = self.reactor()?;
+        let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);
+        reactor.send(IoCommand::Listen {
+            key: reactor.next_key(),
+            listener,
+            socket: self.link.clone(),
+            config: Arc::new(self.session_config()),
+            endpoint: key,
+        });
+        self.endpoints.push(EndpointRecord {
+            given: endpoint.to_owned(),
+            resolved,
+            kind: EndpointKind::Listening(key),
+        });
+        Ok(())
+    }
+
+    /// Connects to `endpoint`. The peer need not exist yet: messages queue up to the
+    /// high-water mark and go out once the connection is up, and a lost connection is
+    /// re-established with back-off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// push.set_linger(Some(std::time::Duration::ZERO))?;
+    /// push.connect("tcp://127.0.0.1:5999")?; // nobody there yet: fine
+    /// push.try_send("queued")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        parsed.check_connectable(endpoint)?;
+        if let Endpoint::Inproc(name) = &parsed {
+            let pipe = self.ctx.inproc_connect(name, self.inproc_peer())?;
+            self.endpoints.push(EndpointRecord {
+                given: endpoint.to_owned(),
+                resolved: parsed.to_string(),
+                kind: EndpointKind::InprocConnected(pipe.id()),
+            });
+            self.pattern.attach(pipe);
+            return Ok(());
+        }
+        let target = transport::resolve(&parsed)?;
+        let reactor = self.reactor()?;
+        let session_key = reactor.next_key();
+        let (ours, theirs) = link(
+            Notifier::Socket(self.link.mailbox.clone()),
+            Notifier::Reactor(reactor.clone(), session_key),
+            self.options.sndhwm,
+            self.options.rcvhwm,
+        );
+        let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);
+        reactor.send(IoCommand::Connect {
+            key: session_key,
+            target,
+            pipe: theirs,
+            socket: self.link.clone(),
+            config: Arc::new(self.session_config()),
+            endpoint: key,
+        });
+        self.pattern.attach(ours);
+        self.endpoints.push(EndpointRecord {
+            given: endpoint.to_owned(),
+            resolved: parsed.to_string(),
+            kind: EndpointKind::Connecting(key),
+        });
+        Ok(())
+    }
+
+    /// Stops accepting peers on a bound endpoint and drops the peers that came through it.
+    /// `endpoint` is the string given to `bind` or the one `last_endpoint` reported.
+    pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
+        let record = self.take_endpoint(endpoint, true)?;
+        match record.kind {
+            EndpointKind::Listening(key) => {
+                if let Some(reactor) = &self.reactor {
+                    reactor.send(IoCommand::Unbind {
+                        socket: self.link.id,
+                        endpoint: key,
+                    });
+                }
+            }
+            EndpointKind::InprocBound(name) => self.ctx.inproc_unbind(&name, self.link.id),
+            _ => unreachable!("take_endpoint filters by direction"),
+        }
+        Ok(())
+    }
+
+    /// Drops a connection made with `connect`; messages still queued for it are discarded.
+    pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
+        let record = self.take_endpoint(endpoint, false)?;
+        match record.kind {
+            EndpointKind::Connecting(key) => {
+                if let Some(reactor) = &self.reactor {
+                    reactor.send(IoCommand::Disconnect {
+                        socket: self.link.id,
+                        endpoint: key,
+                    });
+                }
+            }
+            EndpointKind::InprocConnected(pipe) => self.pattern.detach(pipe),
+            _ => unreachable!("take_endpoint filters by direction"),
+        }
+        Ok(())
+    }
+
+    /// The endpoint most recently bound or connected, with any wildcard resolved
+    /// (like libzmq's `ZMQ_LAST_ENDPOINT`).
+    pub fn last_endpoint(&self) -> Option<String> {
+        self.endpoints.last().map(|e| e.resolved.clone())
+    }
+
+    fn take_endpoint(&mut self, endpoint: &str, bound: bool) -> Result<EndpointRecord> {
+        let pos = self.endpoints.iter().rposition(|e| {
+            let kind_ok = match e.kind {
+                EndpointKind::Listening(_) | EndpointKind::InprocBound(_) => bound,
+                EndpointKind::Connecting(_) | EndpointKind::InprocConnected(_) => !bound,
+            };
+            kind_ok && (e.given == endpoint || e.resolved == endpoint)
+        });
+        match pos {
+            Some(i) => Ok(self.endpoints.remove(i)),
+            None => Err(Error::EndpointNotFound(endpoint.to_owned())),
+        }
+    }
+
+    fn reactor(&mut self) -> Result<Arc<ReactorShared>> {
+        if let Some(r) = &self.reactor {
+            return Ok(r.clone());
+        }
+        let r = self.ctx.reactor_for(self.link.id)?;
+        self.reactor = Some(r.clone());
+        Ok(r)
+    }
+
+    fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            socket_type: self.kind,
+            options: self.options.clone(),
+        }
+    }
+
+    fn inproc_peer(&self) -> crate::inproc::Peer {
+        crate::inproc::Peer {
+            socket_id: self.link.id,
+            mailbox: self.link.mailbox.clone(),
+            socket_type: self.kind,
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+        }
+    }
+
+    // ----- sending and receiving -----
+
+    /// Sends a message, waiting while no peer can take it, for up to the send timeout
+    /// ([`Socket::set_sndtimeo`], forever by default).
+    ///
+    /// On failure the message comes back inside the [`SendError`].
+    pub fn send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        let wait = Wait::from_timeout(self.options.sndtimeo);
+        self.send_with(msg.into(), wait)
+    }
+
+    /// Sends a message only if a peer can take it now; otherwise fails with
+    /// [`Error::WouldBlock`].
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        self.send_with(msg.into(), Wait::Never)
+    }
+
+    /// Sends a message, waiting at most `timeout`; fails with [`Error::Timeout`] after that.
+    pub fn send_timeout(
+        &mut self,
+        msg: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        self.send_with(msg.into(), Wait::from_timeout(Some(timeout)))
+    }
+
+    /// Receives the next message, waiting for up to the receive timeout
+    /// ([`Socket::set_rcvtimeo`], forever by default).
+    pub fn recv(&mut self) -> Result<Message> {
+        let wait = Wait::from_timeout(self.options.rcvtimeo);
+        self.recv_with(wait)
+    }
+
+    /// Receives a message if one is queued; otherwise fails with [`Error::WouldBlock`].
+    pub fn try_recv(&mut self) -> Result<Message> {
+        self.recv_with(Wait::Never)
+    }
+
+    /// Receives the next message, waiting at most `timeout`; fails with [`Error::Timeout`].
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Message> {
+        self.recv_with(Wait::from_timeout(Some(timeout)))
+    }
+
+    fn send_with(&mut self, mut message: Message, wait: Wait) -> Result<(), SendError> {
+        if message.is_empty() {
+            return Err(SendError {
+                error: Error::EmptyMessage,
+                message,
+            });
+        }
+        loop {
+            if let Err(error) = self.process_mailbox() {
+                return Err(SendError { error, message });
+            }
+            match self.pattern.send(message) {
+                Err(SendError {
+                    error: Error::WouldBlock,
+                    message: m,
+                }) => message = m,
+                done => return done,
+            }
+            if let Err(error) = self.wait(wait) {
+                return Err(SendError { error, message });
+            }
+        }
+    }
+
+    fn recv_with(&mut self, wait: Wait) -> Result<Message> {
+        loop {
+            self.process_mailbox()?;
+            match self.pattern.recv() {
+                Err(Error::WouldBlock) => {}
+                done => return done,
+            }
+            self.wait(wait)?;
+        }
+    }
+
+    /// Waits for the mailbox, or says why not.
+    fn wait(&mut self, wait: Wait) -> Result<()> {
+        match wait {
+            Wait::Never => Err(Error::WouldBlock),
+            Wait::Until(deadline) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::Timeout);
+                }
+                self.link.mailbox.wait(deadline);
+                Ok(())
+            }
+        }
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        self.process_mailbox()
+    }
+
+    /// Applies whatever other threads reported since the last call.
+    fn process_mailbox(&mut self) -> Result<()> {
+        if self.link.mailbox.has_pending() {
+            let terminated = self
+                .link
+                .mailbox
+                .take(&mut self.activated, &mut self.commands);
+            for command in self.commands.drain(..) {
+                match command {
+                    SocketCommand::Attach(pipe) => self.pattern.attach(pipe),
+                }
+            }
+            for id in self.activated.drain(..) {
+                self.pattern.activated(id);
+            }
+            self.terminated |= terminated;
+        }
+        if self.terminated {
+            Err(Error::Terminated)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- options -----
+
+    /// Sets the outbound high-water mark: messages queued per peer before a send blocks
+    /// (or, for PUB, drops). 0 means no limit; the default is 1000. Applies to endpoints
+    /// bound or connected afterwards.
+    pub fn set_sndhwm(&mut self, messages: usize) -> Result<()> {
+        self.options.sndhwm = messages;
+        Ok(())
+    }
+
+    /// The outbound high-water mark.
+    pub fn sndhwm(&self) -> usize {
+        self.options.sndhwm
+    }
+
+    /// Sets the inbound high-water mark per peer (0 = no limit, default 1000).
+    pub fn set_rcvhwm(&mut self, messages: usize) -> Result<()> {
+        self.options.rcvhwm = messages;
+        Ok(())
+    }
+
+    /// The inbound high-water mark.
+    pub fn rcvhwm(&self) -> usize {
+        self.options.rcvhwm
+    }
+
+    /// How long queued messages may still go out after the socket is closed: `None` (the
+    /// default, as in libzmq) waits until they are all delivered, `Some(Duration::ZERO)`
+    /// discards them at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut s = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// s.set_linger(Some(Duration::from_millis(500)))?;
+    /// assert_eq!(s.linger(), Some(Duration::from_millis(500)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn set_linger(&mut self, linger: Option<Duration>) -> Result<()> {
+        self.options.linger = linger;
+        *self.link.linger.lock().unwrap_or_else(|e| e.into_inner()) = linger;
+        Ok(())
+    }
+
+    /// The linger time.
+    pub fn linger(&self) -> Option<Duration> {
+        self.options.linger
+    }
+
+    /// Bounds how long [`Socket::send`] blocks (`None`, the default, is forever).
+    pub fn set_sndtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.sndtimeo = timeout;
+        Ok(())
+    }
+
+    /// The send timeout.
+    pub fn sndtimeo(&self) -> Option<Duration> {
+        self.options.sndtimeo
+    }
+
+    /// Bounds how long [`Socket::recv`] blocks (`None`, the default, is forever).
+    pub fn set_rcvtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.rcvtimeo = timeout;
+        Ok(())
+    }
+
+    /// The receive timeout.
+    pub fn rcvtimeo(&self) -> Option<Duration> {
+        self.options.rcvtimeo
+    }
+
+    /// Sets the routing id this socket announces to its peers (ZMTP `Identity`): at most
+    /// 255 bytes, and not starting with a zero byte (reserved for generated ids).
+    pub fn set_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
+        let id = id.into();
+        if id.len() > 255 {
+            return Err(Error::InvalidOption {
+                option: "routing_id",
+                reason: "longer than 255 bytes",
+            });
+        }
+        if id.first() == Some(&0) {
+            return Err(Error::InvalidOption {
+                option: "routing_id",
+                reason: "a leading zero byte is reserved",
+            });
+        }
+        self.options.routing_id = id;
+        Ok(())
+    }
+
+    /// The routing id this socket announces.
+    pub fn routing_id(&self) -> &Bytes {
+        &self.options.routing_id
+    }
+
+    /// Limits the size of an inbound message; a peer that sends a larger one is
+    /// disconnected. `None` (the default) is unlimited.
+    pub fn set_max_msg_size(&mut self, limit: Option<u64>) -> Result<()> {
+        self.options.max_msg_size = limit;
+        Ok(())
+    }
+
+    /// The inbound message size limit.
+    pub fn max_msg_size(&self) -> Option<u64> {
+        self.options.max_msg_size
+    }
+
+    /// Sets the first delay before reconnecting a lost connection (default 100 ms).
+    pub fn set_reconnect_ivl(&mut self, ivl: Duration) -> Result<()> {
+        self.options.reconnect_ivl = ivl;
+        Ok(())
+    }
+
+    /// Caps the exponential reconnect back-off; zero (the default) keeps the delay flat.
+    pub fn set_reconnect_ivl_max(&mut self, ivl: Duration) -> Result<()> {
+        self.options.reconnect_ivl_max = ivl;
+        Ok(())
+    }
+
+    /// Bounds the ZMTP handshake of each new connection (default 30 s, `None` = no limit).
+    pub fn set_handshake_ivl(&mut self, ivl: Option<Duration>) -> Result<()> {
+        self.options.handshake_ivl = ivl;
+        Ok(())
+    }
+
+    /// Closes the socket; the same as dropping it.
+    pub fn close(self) {}
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ctx.socket_closed(self.link.id);
+        if let Some(reactor) = &self.reactor {
+            reactor.send(IoCommand::CloseSocket {
+                socket: self.link.id,
+            });
+        }
+        // The pattern drops its pipe ends after this, which tells every session that the
+        // socket is gone; each then sends what is left, within the linger.
+    }
+}

@@ -1,0 +1,382 @@
+//! The byte-stream transports under ZMTP: binding listeners, resolving and starting
+//! non-blocking connects, and the [`Stream`] / [`Listener`] types the I/O loop drives through
+//! mio. `tcp.rs` and `ipc.rs` hold the per-transport details.
+//!
+//! What this module must keep true:
+//! - [`bind`] and [`resolve`] do all blocking work (name resolution, stale-socket probing) in
+//!   the caller's thread; [`connect`], [`Listener::accept`] and [`Stream`] I/O never block;
+//! - every stream handed out is non-blocking, close-on-exec, and has `TCP_NODELAY` on tcp;
+//! - a [`Listener`] removes the ipc socket file it created when dropped, and only that file;
+//! - bad input yields an error, never a panic.
+
+mod ipc;
+mod tcp;
+
+use crate::endpoint::Endpoint;
+use crate::{Error, Result};
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::path::PathBuf;
+
+pub(crate) use ipc::IpcTarget;
+pub(crate) use tcp::TcpTarget;
+
+/// A connected (or connecting) byte stream to a peer.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    /// A tcp connection.
+    Tcp(mio::net::TcpStream),
+    /// A Unix-domain (ipc) connection.
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    /// For a non-blocking connect in progress: `Ok(true)` once connected, `Ok(false)` while
+    /// still pending, `Err` if the connect failed (for example `ConnectionRefused`).
+    ///
+    /// Call it when the stream becomes writable (or on any event) after [`connect`].
+    pub fn finish_connect(&self) -> io::Result<bool> {
+        let (err, peer) = match self {
+            Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(drop)),
+            Stream::Unix(s) => (s.take_error()?, s.peer_addr().map(drop)),
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match peer {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A short description of the other end for logs: `127.0.0.1:5555` for tcp, the socket
+    /// path (or `@name`) for ipc.
+    pub fn peer_description(&self) -> String {
+        match self {
+            Stream::Tcp(s) => match s.peer_addr() {
+                Ok(a) => a.to_string(),
+                Err(_) => "unconnected tcp socket".to_owned(),
+            },
+            Stream::Unix(s) => ipc::stream_description(s),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read_vectored(bufs),
+            Stream::Unix(s) => s.read_vectored(bufs),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+impl Source for Stream {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(registry, token, interests),
+            Stream::Unix(s) => s.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(registry, token, interests),
+            Stream::Unix(s) => s.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(registry),
+            Stream::Unix(s) => s.deregister(registry),
+        }
+    }
+}
+
+/// A bound, listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    /// A tcp listener.
+    Tcp(mio::net::TcpListener),
+    /// A Unix-domain listener. `path` is the socket file this listener created (removed on
+    /// drop); `None` for abstract names. `file_id` is that file's (device, inode) at bind time,
+    /// so drop never removes a file someone else put there since.
+    Unix {
+        /// The listening socket.
+        listener: mio::net::UnixListener,
+        /// The socket file to remove on drop.
+        path: Option<PathBuf>,
+        /// (device, inode) of `path` right after bind.
+        file_id: Option<(u64, u64)>,
+    },
+}
+
+impl Listener {
+    /// Accepts one pending connection; `WouldBlock` when none is pending. Sets `TCP_NODELAY`
+    /// on tcp. Errors such as `ConnectionAborted` concern only that one connection: the caller
+    /// should log them and keep accepting.
+    pub fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, addr) = l.accept()?;
+                if let Err(e) = s.set_nodelay(true) {
+                    log::debug!("cannot set TCP_NODELAY on connection from {addr}: {e}");
+                }
+                Ok(Stream::Tcp(s))
+            }
+            Listener::Unix { listener, .. } => {
+                let (s, _) = listener.accept()?;
+                Ok(Stream::Unix(s))
+            }
+        }
+    }
+}
+
+impl Source for Listener {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(registry, token, interests),
+            Listener::Unix { listener, .. } => listener.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(registry, token, interests),
+            Listener::Unix { listener, .. } => listener.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(registry),
+            Listener::Unix { listener, .. } => listener.deregister(registry),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix {
+            path: Some(path),
+            file_id,
+            ..
+        } = self
+        {
+            ipc::remove_socket_file(path, *file_id);
+        }
+    }
+}
+
+/// Binds a tcp or ipc endpoint now, in the caller's thread, and returns the listener plus the
+/// endpoint actually bound, libzmq `ZMQ_LAST_ENDPOINT` style: `tcp://127.0.0.1:40123` (port
+/// resolved, `*` reported as `0.0.0.0`), `ipc:///tmp/path`, `ipc://@name`.
+///
+/// Fails with [`Error::AddressInUse`] when the address is taken, [`Error::InvalidEndpoint`]
+/// for inproc endpoints or host names that do not resolve, and [`Error::Io`] otherwise.
+pub(crate) fn bind(ep: &Endpoint) -> Result<(Listener, String)> {
+    match ep {
+        Endpoint::Tcp(addr) => tcp::bind(ep, addr),
+        Endpoint::Ipc(addr) => ipc::bind(ep, addr),
+        Endpoint::Inproc(_) => Err(Error::InvalidEndpoint {
+            endpoint: ep.to_string(),
+            reason: "inproc endpoints are not bound through the network transports".to_owned(),
+        }),
+    }
+}
+
+/// Where to connect, resolved in the caller's thread so the I/O loop never blocks on DNS.
+#[derive(Debug, Clone)]
+pub(crate) enum ConnectTarget {
+    /// Resolved tcp addresses, tried in turn.
+    Tcp(TcpTarget),
+    /// A Unix-domain socket address.
+    Ipc(IpcTarget),
+}
+
+impl ConnectTarget {
+    /// The endpoint this target was resolved from, canonical form, for logs.
+    pub fn endpoint(&self) -> &str {
+        match self {
+            ConnectTarget::Tcp(t) => t.endpoint(),
+            ConnectTarget::Ipc(t) => t.endpoint(),
+        }
+    }
+}
+
+/// Resolves a connect endpoint in the caller's thread: tcp host names become addresses, ipc
+/// paths become socket addresses. Run [`Endpoint::check_connectable`] first; endpoints that
+/// only make sense for bind (and inproc ones) are refused with [`Error::InvalidEndpoint`].
+pub(crate) fn resolve(ep: &Endpoint) -> Result<ConnectTarget> {
+    let original = ep.to_string();
+    ep.check_connectable(&original)?;
+    match ep {
+        Endpoint::Tcp(addr) => tcp::resolve(&original, addr).map(ConnectTarget::Tcp),
+        Endpoint::Ipc(addr) => ipc::resolve(&original, addr).map(ConnectTarget::Ipc),
+        Endpoint::Inproc(_) => Err(Error::InvalidEndpoint {
+            endpoint: original,
+            reason: "inproc endpoints are not connected through the network transports".to_owned(),
+        }),
+    }
+}
+
+/// Starts a non-blocking connect and returns the stream at once; use
+/// [`Stream::finish_connect`] once it is writable. Sets `TCP_NODELAY` on tcp. With several
+/// resolved tcp addresses, each call tries the next one (round robin).
+///
+/// An ipc connect completes or fails at once; `WouldBlock` from it means the listener's backlog
+/// is full, and the caller should retry later like any failed connect.
+pub(crate) fn connect(target: &ConnectTarget) -> io::Result<Stream> {
+    match target {
+        ConnectTarget::Tcp(t) => tcp::connect(t).map(Stream::Tcp),
+        ConnectTarget::Ipc(t) => ipc::connect(t).map(Stream::Unix),
+    }
+}
+
+/// Maps a bind error: "address in use" becomes [`Error::AddressInUse`] naming `endpoint`.
+fn bind_error(endpoint: &str, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::AddrInUse {
+        Error::AddressInUse(endpoint.to_owned())
+    } else {
+        Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the transport tests.
+
+    use super::*;
+    use mio::{Events, Poll};
+    use std::time::{Duration, Instant};
+
+    /// Polls until `done` returns `Some`, with a 10 s deadline.
+    pub fn poll_until<T>(poll: &mut Poll, mut done: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut events = Events::with_capacity(16);
+        loop {
+            if let Some(v) = done() {
+                return v;
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "timed out waiting for an event");
+            poll.poll(
+                &mut events,
+                Some((deadline - now).min(Duration::from_millis(100))),
+            )
+            .unwrap();
+        }
+    }
+
+    /// Connects to `bound`, accepts on `listener`, and sends bytes both ways.
+    pub fn round_trip(listener: &mut Listener, bound: &str) {
+        let mut poll = Poll::new().unwrap();
+        poll.registry()
+            .register(listener, Token(0), Interest::READABLE)
+            .unwrap();
+        let ep = Endpoint::parse(bound).unwrap();
+        let target = resolve(&ep).unwrap();
+        let mut client = connect(&target).unwrap();
+        poll.registry()
+            .register(
+                &mut client,
+                Token(1),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .unwrap();
+
+        let mut server = poll_until(&mut poll, || match listener.accept() {
+            Ok(s) => Some(s),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => panic!("accept failed: {e}"),
+        });
+        poll_until(&mut poll, || client.finish_connect().unwrap().then_some(()));
+        assert!(!client.peer_description().is_empty());
+        assert!(!server.peer_description().is_empty());
+        poll.registry()
+            .register(&mut server, Token(2), Interest::READABLE)
+            .unwrap();
+
+        let parts = [IoSlice::new(b"hel"), IoSlice::new(b"lo")];
+        let n = client.write_vectored(&parts).unwrap();
+        assert_eq!(n, 5, "a tiny vectored write goes out whole");
+        let mut got = Vec::new();
+        poll_until(&mut poll, || {
+            let mut buf = [0u8; 16];
+            match server.read(&mut buf) {
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("read failed: {e}"),
+            }
+            (got.len() >= 5).then_some(())
+        });
+        assert_eq!(got, b"hello");
+
+        server.write_all(b"world").unwrap();
+        let mut got = Vec::new();
+        poll_until(&mut poll, || {
+            let mut buf = [0u8; 16];
+            match client.read(&mut buf) {
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("read failed: {e}"),
+            }
+            (got.len() >= 5).then_some(())
+        });
+        assert_eq!(got, b"world");
+    }
+}

@@ -1,0 +1,939 @@
+//! `Connection`: the state machine of one ZMTP 3.x connection with the NULL mechanism.
+//!
+//! It consumes peer bytes (greeting, then frames), emits [`Event`]s, and writes our replies
+//! (READY, PONG, ERROR) into an [`OutBuf`]. It must keep true: every size limit is checked
+//! on the frame header before waiting for the body; nothing is reserved from an announced
+//! length; frames are sliced out of the input without copying; only complete multipart
+//! messages are delivered; after the first error every call fails with that error.
+
+use super::command::{self, Command};
+use super::frame::{self, FrameHeader, FLAG_MORE};
+use super::greeting::{self, GREETING_LEN};
+use super::OutBuf;
+use crate::{Message, ProtocolError, SocketType};
+use bytes::{Buf, Bytes, BytesMut};
+use log::{debug, trace};
+
+/// The largest frame accepted before the handshake is complete (hostile-input guard).
+const HANDSHAKE_MAX_FRAME: u64 = 1024 * 1024;
+/// Command frames after the handshake may be at least this long even under a smaller
+/// `max_msg_size`, so heartbeats and subscriptions survive tiny limits.
+const COMMAND_MIN_LIMIT: u64 = 1024;
+
+/// What a connection needs to know about our side.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Our socket type, announced as `Socket-Type`.
+    pub socket_type: SocketType,
+    /// Our routing id, announced as `Identity` iff `socket_type.sends_identity()`.
+    pub routing_id: Bytes,
+    /// Largest accepted message (sum of its frames), `None` for unlimited. Checked on the
+    /// frame header before any byte of the body is waited for.
+    pub max_msg_size: Option<u64>,
+}
+
+/// What the peer told us in its greeting and READY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PeerInfo {
+    /// The peer's socket type.
+    pub socket_type: SocketType,
+    /// The peer's `Identity` property, empty if absent.
+    pub routing_id: Bytes,
+    /// The peer's ZMTP minor version: 0 = 3.0, 1 = 3.1 (or higher).
+    pub minor: u8,
+    /// All READY metadata as received, in order.
+    pub properties: Vec<(String, Bytes)>,
+}
+
+/// Something the socket layer must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// The handshake is complete (emitted once).
+    Ready(PeerInfo),
+    /// One complete multipart message; frames are zero-copy slices of the input.
+    Message(Message),
+    /// The peer subscribed to a topic (SUBSCRIBE command).
+    Subscribe(Bytes),
+    /// The peer cancelled a subscription (CANCEL command).
+    Cancel(Bytes),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for (the rest of) the peer's greeting.
+    Greeting,
+    /// Greeting done, our READY sent, waiting for the peer's READY.
+    Handshake,
+    /// Exchanging messages.
+    Ready,
+    /// Dead; every call returns this error.
+    Failed(ProtocolError),
+}
+
+/// One ZMTP connection, sans I/O.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    config: Config,
+    phase: Phase,
+    /// The peer's minor version, known once its greeting has been read.
+    peer_minor: Option<u8>,
+    peer: Option<PeerInfo>,
+    /// Header of the frame whose body we are waiting for (already removed from the input).
+    current: Option<FrameHeader>,
+    /// Frames received so far of an incomplete multipart message.
+    partial: Vec<Bytes>,
+    /// Total body bytes of `partial`.
+    partial_size: u64,
+}
+
+impl Connection {
+    /// Starts a connection and writes our whole 64-byte greeting (version 3.1, mechanism
+    /// NULL, as-server 0) into `out`.
+    pub fn new(config: Config, out: &mut OutBuf) -> Connection {
+        greeting::encode_greeting(out);
+        Connection {
+            config,
+            phase: Phase::Greeting,
+            peer_minor: None,
+            peer: None,
+            current: None,
+            partial: Vec::new(),
+            partial_size: 0,
+        }
+    }
+
+    /// Whether the handshake is complete.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Ready)
+    }
+
+    /// The peer, once the handshake is complete.
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        self.peer.as_ref()
+    }
+
+    /// Consumes every complete unit (greeting, frames) at the front of `input`, leaving any
+    /// partial trailing data there; pushes events and writes replies into `out`. On `Err`
+    /// the connection is dead (later calls return the same error) and `out` may hold an
+    /// ERROR command worth one flush attempt.
+    pub fn handle_input(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        if let Phase::Failed(e) = &self.phase {
+            return Err(e.clone());
+        }
+        let result = self.process(input, out, events);
+        if let Err(e) = &result {
+            debug!("zmtp: connection failed: {e}");
+            self.phase = Phase::Failed(e.clone());
+        }
+        result
+    }
+
+    fn process(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        if let Phase::Greeting = self.phase {
+            let Some(peer) = greeting::check(input)? else {
+                return Ok(());
+            };
+            input.advance(GREETING_LEN);
+            trace!("zmtp: peer greeting {}.{}", peer.major, peer.minor);
+            self.peer_minor = Some(peer.minor);
+            let identity = self
+                .config
+                .socket_type
+                .sends_identity()
+                .then_some(&self.config.routing_id[..]);
+            command::encode_ready(self.config.socket_type, identity, out);
+            self.phase = Phase::Handshake;
+        }
+        loop {
+            let header = match self.current {
+                Some(h) => h,
+                None => {
+                    let Some(h) = frame::decode_header(input)? else {
+                        return Ok(());
+                    };
+                    self.check_header(&h)?;
+                    input.advance(h.header_len);
+                    self.current = Some(h);
+                    h
+                }
+            };
+            if input.len() < header.size {
+                return Ok(());
+            }
+            self.current = None;
+            // An empty body gets its own empty `Bytes`: slicing would pin the input buffer.
+            let body = if header.size == 0 {
+                Bytes::new()
+            } else {
+                input.split_to(header.size).freeze()
+            };
+            if header.command() {
+                self.on_command(body, out, events)?;
+            } else {
+                self.on_data(header.more(), body, events);
+            }
+        }
+    }
+
+    /// Everything that can be decided from a header alone, before its body is awaited.
+    fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        let size = h.size as u64;
+        let handshaking = !self.is_ready();
+        if h.command() {
+            if h.more() || !self.partial.is_empty() {
+                return Err(ProtocolError::CommandInMessage);
+            }
+            let limit = if handshaking {
+                Some(HANDSHAKE_MAX_FRAME)
+            } else {
+                self.config.max_msg_size.map(|m| m.max(COMMAND_MIN_LIMIT))
+            };
+            return check_limit(size, limit);
+        }
+        if handshaking {
+            return Err(ProtocolError::UnexpectedMessage);
+        }
+        check_limit(
+            self.partial_size.saturating_add(size),
+            self.config.max_msg_size,
+        )
+    }
+
+    fn on_data(&mut self, more: bool, body: Bytes, events: &mut Vec<Event>) {
+        if !more && self.partial.is_empty() {
+            events.push(Event::Message(Message::from(body)));
+            return;
+        }
+        self.partial_size = self.partial_size.saturating_add(body.len() as u64);
+        self.partial.push(body);
+        if !more {
+            self.partial_size = 0;
+            let frames = std::mem::take(&mut self.partial);
+            events.push(Event::Message(Message::from(frames)));
+        }
+    }
+
+    fn on_command(
+        &mut self,
+        body: Bytes,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        let cmd = command::parse(body)?;
+        if let Command::Error(reason) = cmd {
+            return Err(ProtocolError::PeerError(reason));
+        }
+        if !self.is_ready() {
+            return match cmd {
+                Command::Ready(data) => self.on_ready(&data, out, events),
+                other => Err(ProtocolError::UnexpectedCommand(command_name(&other))),
+            };
+        }
+        match cmd {
+            Command::Ping { ttl, context } => {
+                trace!("zmtp: PING ttl={ttl}");
+                command::encode_pong(&context, out);
+            }
+            Command::Pong(_) => trace!("zmtp: PONG"),
+            Command::Subscribe(topic) => events.push(Event::Subscribe(topic)),
+            Command::Cancel(topic) => events.push(Event::Cancel(topic)),
+            other => debug!("zmtp: ignoring command {}", command_name(&other)),
+        }
+        Ok(())
+    }
+
+    fn on_ready(
+        &mut self,
+        data: &Bytes,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        let properties = command::parse_properties(data)?;
+        let find = |name: &str| {
+            properties
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(type_name) = find(command::PROP_SOCKET_TYPE) else {
+            return Err(ProtocolError::MissingSocketType);
+        };
+        let ours = self.config.socket_type;
+        let socket_type = match SocketType::from_zmtp_name(&type_name) {
+            Some(t) if ours.accepts(t) => t,
+            _ => {
+                command::encode_error("Invalid socket type", out);
+                return Err(ProtocolError::IncompatibleSocketType {
+                    ours,
+                    theirs: String::from_utf8_lossy(&type_name).into_owned(),
+                });
+            }
+        };
+        let info = PeerInfo {
+            socket_type,
+            routing_id: find(command::PROP_IDENTITY).unwrap_or_default(),
+            minor: self.peer_minor.unwrap_or(0),
+            properties,
+        };
+        debug!("zmtp: handshake complete with {socket_type} peer");
+        self.peer = Some(info.clone());
+        self.phase = Phase::Ready;
+        events.push(Event::Ready(info));
+        Ok(())
+    }
+
+    /// Encodes one message: MORE on every frame but the last, LONG iff a frame exceeds 255
+    /// bytes. Large frames are queued without copying. A message with no frames writes
+    /// nothing. Call it only once the connection is ready.
+    pub fn encode_message(msg: &Message, out: &mut OutBuf) {
+        let last = msg.len().saturating_sub(1);
+        for (i, f) in msg.iter().enumerate() {
+            let flags = if i < last { FLAG_MORE } else { 0 };
+            frame::encode_frame(flags, f.clone(), out);
+        }
+    }
+
+    /// Encodes a subscription (`subscribe`) or its cancellation: a SUBSCRIBE/CANCEL command
+    /// to a ZMTP 3.1 peer, a one-frame message `0x01`+topic / `0x00`+topic to a 3.0 peer
+    /// (or to a peer whose version is not known yet). Call it only once the connection is
+    /// ready, so that it follows our READY.
+    pub fn encode_subscription(&self, topic: &[u8], subscribe: bool, out: &mut OutBuf) {
+        if self.peer_minor.unwrap_or(0) >= 1 {
+            command::encode_subscription(topic, subscribe, out);
+        } else {
+            frame::encode_header(0, topic.len() + 1, out);
+            out.put_slice(&[u8::from(subscribe)]);
+            out.put_slice(topic);
+        }
+    }
+
+    /// Encodes a PING with a TTL in tenths of a second and a context (cut to 16 bytes), for
+    /// heartbeating. Call it only once the connection is ready.
+    pub fn encode_ping(ttl_deciseconds: u16, context: &[u8], out: &mut OutBuf) {
+        command::encode_ping(ttl_deciseconds, context, out);
+    }
+}
+
+fn check_limit(size: u64, limit: Option<u64>) -> Result<(), ProtocolError> {
+    match limit {
+        Some(limit) if size > limit => Err(ProtocolError::MessageTooLarge { size, limit }),
+        _ => Ok(()),
+    }
+}
+
+fn command_name(cmd: &Command) -> String {
+    match cmd {
+        Command::Ready(_) => "READY".into(),
+        Command::Error(_) => "ERROR".into(),
+        Command::Ping { .. } => "PING".into(),
+        Command::Pong(_) => "PONG".into(),
+        Command::Subscribe(_) => "SUBSCRIBE".into(),
+        Command::Cancel(_) => "CANCEL".into(),
+        Command::Unknown(name) => String::from_utf8_lossy(name).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::command::tests::body_of;
+    use super::super::frame::{FLAG_COMMAND, FLAG_LONG};
+    use super::super::outbuf::tests::drain;
+    use super::*;
+
+    fn config(socket_type: SocketType) -> Config {
+        Config {
+            socket_type,
+            routing_id: Bytes::new(),
+            max_msg_size: None,
+        }
+    }
+
+    /// A greeting the way libzmq writes it: routing-id size + 1 as a u64 in the padding.
+    fn libzmq_greeting(minor: u8) -> Vec<u8> {
+        let mut g = vec![0u8; 64];
+        g[0] = 0xFF;
+        g[1..9].copy_from_slice(&6u64.to_be_bytes());
+        g[9] = 0x7F;
+        g[10] = 3;
+        g[11] = minor;
+        g[12..16].copy_from_slice(b"NULL");
+        g
+    }
+
+    fn ready(socket_type: &str, identity: Option<&[u8]>) -> Vec<u8> {
+        let mut props = Vec::new();
+        props.push(11u8);
+        props.extend_from_slice(b"Socket-Type");
+        props.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+        props.extend_from_slice(socket_type.as_bytes());
+        if let Some(id) = identity {
+            props.push(8u8);
+            props.extend_from_slice(b"Identity");
+            props.extend_from_slice(&(id.len() as u32).to_be_bytes());
+            props.extend_from_slice(id);
+        }
+        command(b"READY", &props)
+    }
+
+    /// A short command frame `name` + `data` (data below 250 bytes).
+    fn command(name: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut f = vec![
+            FLAG_COMMAND,
+            (1 + name.len() + data.len()) as u8,
+            name.len() as u8,
+        ];
+        f.extend_from_slice(name);
+        f.extend_from_slice(data);
+        f
+    }
+
+    fn message(frames: &[&[u8]]) -> Vec<u8> {
+        let mut out = OutBuf::new();
+        let msg = Message::multipart(frames.iter().map(|f| Bytes::copy_from_slice(f)));
+        Connection::encode_message(&msg, &mut out);
+        drain(&mut out)
+    }
+
+    /// The bytes a connection of type `ours` writes before any input: its greeting.
+    fn new_conn(cfg: Config) -> (Connection, OutBuf) {
+        let mut out = OutBuf::new();
+        let conn = Connection::new(cfg, &mut out);
+        assert_eq!(out.len(), 64);
+        (conn, out)
+    }
+
+    /// Feeds `chunks` one after the other; returns events, written bytes (greeting
+    /// excluded) and the first error.
+    fn feed(cfg: Config, chunks: &[&[u8]]) -> (Vec<Event>, Vec<u8>, Result<(), ProtocolError>) {
+        let (mut conn, mut out) = new_conn(cfg);
+        drain(&mut out);
+        let mut input = BytesMut::new();
+        let mut events = Vec::new();
+        for c in chunks {
+            input.extend_from_slice(c);
+            if let Err(e) = conn.handle_input(&mut input, &mut out, &mut events) {
+                return (events, drain(&mut out), Err(e));
+            }
+        }
+        (events, drain(&mut out), Ok(()))
+    }
+
+    /// A ready connection; the peer is a libzmq-like socket of the first compatible type,
+    /// speaking ZMTP 3.`minor`.
+    fn ready_conn(cfg: Config, minor: u8) -> (Connection, OutBuf, BytesMut) {
+        let peer_type = SocketType::ALL
+            .into_iter()
+            .find(|t| cfg.socket_type.accepts(*t))
+            .unwrap();
+        let (mut conn, mut out) = new_conn(cfg);
+        let mut input = BytesMut::new();
+        input.extend_from_slice(&libzmq_greeting(minor));
+        input.extend_from_slice(&ready(peer_type.zmtp_name(), None));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(conn.is_ready());
+        assert!(matches!(events.as_slice(), [Event::Ready(_)]));
+        drain(&mut out);
+        (conn, out, input)
+    }
+
+    fn msg_event(frames: &[&[u8]]) -> Event {
+        Event::Message(Message::multipart(
+            frames.iter().map(|f| Bytes::copy_from_slice(f)),
+        ))
+    }
+
+    /// Moves everything `from_out` holds into `to`'s input and lets `to` handle it.
+    fn pump(from_out: &mut OutBuf, to: &mut Connection, to_out: &mut OutBuf) -> Vec<Event> {
+        let mut input = BytesMut::from(&drain(from_out)[..]);
+        let mut events = Vec::new();
+        to.handle_input(&mut input, to_out, &mut events).unwrap();
+        assert!(input.is_empty());
+        events
+    }
+
+    #[test]
+    fn two_connections_handshake_and_exchange_messages() {
+        let (mut push, mut push_out) = new_conn(config(SocketType::Push));
+        let (mut pull, mut pull_out) = new_conn(config(SocketType::Pull));
+        assert!(!push.is_ready() && push.peer().is_none());
+        // Both greetings cross, then both READYs.
+        let ev_pull = pump(&mut push_out, &mut pull, &mut pull_out);
+        assert!(ev_pull.is_empty());
+        let ev_push = pump(&mut pull_out, &mut push, &mut push_out);
+        assert!(matches!(&ev_push[..], [Event::Ready(p)] if p.socket_type == SocketType::Pull));
+        let ev_pull = pump(&mut push_out, &mut pull, &mut pull_out);
+        let [Event::Ready(p)] = &ev_pull[..] else {
+            panic!("expected Ready, got {ev_pull:?}");
+        };
+        assert_eq!(p.socket_type, SocketType::Push);
+        assert_eq!(p.minor, 1);
+        assert!(p.routing_id.is_empty());
+        assert_eq!(p.properties.len(), 1, "PUSH sends no Identity");
+        assert!(push.is_ready() && pull.is_ready());
+        assert_eq!(pull.peer(), Some(p));
+
+        let big = vec![0xABu8; 10_000];
+        let msgs: Vec<Vec<&[u8]>> = vec![
+            vec![b"hello"],
+            vec![b"a", b"", b"c"],
+            vec![b""],
+            vec![&[5u8; 300][..]],
+            vec![b"head", &big[..]],
+        ];
+        for m in &msgs {
+            let msg = Message::multipart(m.iter().map(|f| Bytes::copy_from_slice(f)));
+            Connection::encode_message(&msg, &mut push_out);
+        }
+        let events = pump(&mut push_out, &mut pull, &mut pull_out);
+        let expected: Vec<Event> = msgs.iter().map(|m| msg_event(m)).collect();
+        assert_eq!(events, expected);
+        assert!(pull_out.is_empty(), "nothing to answer to messages");
+    }
+
+    #[test]
+    fn dealer_and_router_exchange_identities() {
+        let mut cfg = config(SocketType::Dealer);
+        cfg.routing_id = Bytes::from_static(b"dealer-1");
+        let (mut dealer, mut dealer_out) = new_conn(cfg);
+        let (mut router, mut router_out) = new_conn(config(SocketType::Router));
+        pump(&mut dealer_out, &mut router, &mut router_out);
+        let ev = pump(&mut router_out, &mut dealer, &mut dealer_out);
+        let [Event::Ready(router_info)] = &ev[..] else {
+            panic!("{ev:?}");
+        };
+        // ROUTER sends an (empty) Identity, as libzmq does.
+        assert_eq!(router_info.properties.len(), 2);
+        assert!(router_info.routing_id.is_empty());
+        let ev = pump(&mut dealer_out, &mut router, &mut router_out);
+        let [Event::Ready(dealer_info)] = &ev[..] else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(&dealer_info.routing_id[..], b"dealer-1");
+    }
+
+    /// A libzmq-like PUSH peer's whole stream, and what a PULL must make of it.
+    fn libzmq_stream() -> (Vec<u8>, Vec<Event>) {
+        let mut s = libzmq_greeting(1);
+        s.extend(ready("PUSH", Some(b"")));
+        s.extend(message(&[b"one"]));
+        s.extend(message(&[b"a", b"", b"c"]));
+        s.extend(command(b"PING", b"\x00\x64ctx"));
+        s.extend(command(b"JOIN", b"group"));
+        s.extend(message(&[&[7u8; 300][..]]));
+        // A LONG header for a 3-byte body, with reserved flag bits set.
+        s.extend([0x08 | FLAG_LONG, 0, 0, 0, 0, 0, 0, 0, 3]);
+        s.extend(b"xyz");
+        s.extend(command(b"SUBSCRIBE", b"news"));
+        s.extend(command(b"CANCEL", b""));
+        s.extend(command(b"PONG", b"ctx"));
+        s.extend(message(&[b""]));
+        let peer = PeerInfo {
+            socket_type: SocketType::Push,
+            routing_id: Bytes::new(),
+            minor: 1,
+            properties: vec![
+                ("Socket-Type".into(), Bytes::from("PUSH")),
+                ("Identity".into(), Bytes::new()),
+            ],
+        };
+        let events = vec![
+            Event::Ready(peer),
+            msg_event(&[b"one"]),
+            msg_event(&[b"a", b"", b"c"]),
+            msg_event(&[&[7u8; 300][..]]),
+            msg_event(&[b"xyz"]),
+            Event::Subscribe(Bytes::from("news")),
+            Event::Cancel(Bytes::new()),
+            msg_event(&[b""]),
+        ];
+        (s, events)
+    }
+
+    #[test]
+    fn libzmq_style_peer_gives_the_same_events_at_every_split() {
+        let (stream, expected) = libzmq_stream();
+        let (events, written, result) = feed(config(SocketType::Pull), &[&stream]);
+        result.unwrap();
+        assert_eq!(events, expected);
+        // We answered with READY then a PONG carrying the context.
+        let mut want = OutBuf::new();
+        command::encode_ready(SocketType::Pull, None, &mut want);
+        command::encode_pong(b"ctx", &mut want);
+        let want = drain(&mut want);
+        assert_eq!(written, want);
+
+        for split in 0..=stream.len() {
+            let (a, b) = stream.split_at(split);
+            let (ev, out, r) = feed(config(SocketType::Pull), &[a, b]);
+            assert_eq!(r, Ok(()), "split {split}");
+            assert_eq!(ev, expected, "split {split}");
+            assert_eq!(out, want, "split {split}");
+        }
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        let (ev, out, r) = feed(config(SocketType::Pull), &bytes);
+        assert_eq!(r, Ok(()));
+        assert_eq!(ev, expected);
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn ready_is_sent_only_after_the_peer_greeting_and_partial_data_is_kept() {
+        let (mut conn, mut out) = new_conn(config(SocketType::Pull));
+        drain(&mut out);
+        let g = libzmq_greeting(1);
+        let mut input = BytesMut::from(&g[..63]);
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(out.is_empty());
+        assert_eq!(input.len(), 63);
+        input.extend_from_slice(&g[63..]);
+        input.extend_from_slice(&ready("PUSH", None)[..5]);
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(
+            !out.is_empty(),
+            "READY expected once the greeting is complete"
+        );
+        assert!(events.is_empty());
+        assert!(input.len() <= 5, "greeting (and maybe a header) consumed");
+    }
+
+    #[test]
+    fn frames_are_zero_copy_slices_of_the_input() {
+        let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
+        let stream = message(&[b"first", &[1u8; 300][..]]);
+        let mut input = BytesMut::from(&stream[..]);
+        let base = input.as_ptr() as usize;
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        let [Event::Message(m)] = &events[..] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(m[0].as_ptr() as usize, base + 2);
+        assert_eq!(m[1].as_ptr() as usize, base + 2 + 5 + 9);
+    }
+
+    #[test]
+    fn zmtp_3_0_peer_gets_subscriptions_as_messages() {
+        let (conn, mut out, _) = ready_conn(config(SocketType::Sub), 0);
+        assert_eq!(conn.peer().map(|p| p.minor), Some(0));
+        conn.encode_subscription(b"topic", true, &mut out);
+        conn.encode_subscription(b"topic", false, &mut out);
+        conn.encode_subscription(b"", true, &mut out);
+        assert_eq!(
+            drain(&mut out),
+            b"\x00\x06\x01topic\x00\x06\x00topic\x00\x01\x01"
+        );
+
+        let (conn, mut out, _) = ready_conn(config(SocketType::Sub), 1);
+        conn.encode_subscription(b"topic", true, &mut out);
+        conn.encode_subscription(b"topic", false, &mut out);
+        let mut want = command(b"SUBSCRIBE", b"topic");
+        want.extend(command(b"CANCEL", b"topic"));
+        assert_eq!(drain(&mut out), want);
+    }
+
+    #[test]
+    fn legacy_peers_are_rejected() {
+        // ZMTP 1.0 with a short identity: fails on the first byte.
+        let (_, _, r) = feed(config(SocketType::Pull), &[&[0x01]]);
+        assert_eq!(r, Err(ProtocolError::BadSignature));
+        // ZMTP 1.0 with a long identity: flags byte 9 has bit 0 clear.
+        let (_, _, r) = feed(
+            config(SocketType::Pull),
+            &[&[0xFF, 0, 0, 0, 0, 0, 0, 1, 0, 0]],
+        );
+        assert_eq!(r, Err(ProtocolError::UnsupportedVersion(0)));
+        // ZMTP 2.0 (revision 1) and 2 are rejected from 11 bytes, without waiting for 64.
+        for major in [1u8, 2] {
+            let g = libzmq_greeting(0);
+            let mut v = g[..11].to_vec();
+            v[10] = major;
+            let (_, out, r) = feed(config(SocketType::Pull), &[&v]);
+            assert_eq!(r, Err(ProtocolError::UnsupportedVersion(major)));
+            assert!(out.is_empty(), "no READY to a legacy peer");
+        }
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let (mut conn, mut out) = new_conn(config(SocketType::Pull));
+        let mut events = Vec::new();
+        let mut input = BytesMut::from(&b"GET / HTTP/1.1"[..]);
+        let e = conn.handle_input(&mut input, &mut out, &mut events);
+        assert_eq!(e, Err(ProtocolError::BadSignature));
+        let mut fine = BytesMut::from(&libzmq_greeting(1)[..]);
+        let again = conn.handle_input(&mut fine, &mut out, &mut events);
+        assert_eq!(again, Err(ProtocolError::BadSignature));
+        assert!(!conn.is_ready());
+    }
+
+    #[test]
+    fn mechanism_mismatch_is_rejected() {
+        let mut g = libzmq_greeting(1);
+        g[12..17].copy_from_slice(b"CURVE");
+        let (_, out, r) = feed(config(SocketType::Pull), &[&g]);
+        assert_eq!(
+            r,
+            Err(ProtocolError::MechanismMismatch {
+                ours: "NULL",
+                theirs: "CURVE".into()
+            })
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn incompatible_socket_type_writes_error() {
+        for theirs in ["PUSH", "FOO", "pull"] {
+            let g = libzmq_greeting(1);
+            let (events, out, r) = feed(config(SocketType::Push), &[&g, &ready(theirs, None)]);
+            assert_eq!(
+                r,
+                Err(ProtocolError::IncompatibleSocketType {
+                    ours: SocketType::Push,
+                    theirs: theirs.into()
+                })
+            );
+            assert!(events.is_empty());
+            let mut ours = OutBuf::new();
+            command::encode_ready(SocketType::Push, None, &mut ours);
+            let ready_len = drain(&mut ours).len();
+            let error = body_of(&out[ready_len..]);
+            assert_eq!(&error[..6], b"\x05ERROR");
+            assert_eq!(
+                command::parse(error),
+                Ok(Command::Error("Invalid socket type".into()))
+            );
+        }
+    }
+
+    #[test]
+    fn missing_or_malformed_ready_properties_fail() {
+        let g = libzmq_greeting(1);
+        let no_type = command(b"READY", b"\x08Identity\x00\x00\x00\x00");
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &no_type]);
+        assert_eq!(r, Err(ProtocolError::MissingSocketType));
+        let bad = command(b"READY", b"\x0bSocket-Type\x00\x00\x00\x09PUSH");
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &bad]);
+        assert_eq!(r, Err(ProtocolError::Malformed("READY properties")));
+        // Property names are case-sensitive, as in libzmq.
+        let lower = command(b"READY", b"\x0bsocket-type\x00\x00\x00\x04PUSH");
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &lower]);
+        assert_eq!(r, Err(ProtocolError::MissingSocketType));
+    }
+
+    #[test]
+    fn handshake_rejects_data_other_commands_and_huge_frames() {
+        let g = libzmq_greeting(1);
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &message(&[b"early"])]);
+        assert_eq!(r, Err(ProtocolError::UnexpectedMessage));
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &command(b"PING", b"\0\0")]);
+        assert_eq!(r, Err(ProtocolError::UnexpectedCommand("PING".into())));
+        // A 2 MiB READY is refused from its header alone.
+        let mut huge = vec![FLAG_COMMAND | FLAG_LONG];
+        huge.extend_from_slice(&(2u64 << 20).to_be_bytes());
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &huge]);
+        assert_eq!(
+            r,
+            Err(ProtocolError::MessageTooLarge {
+                size: 2 << 20,
+                limit: 1 << 20
+            })
+        );
+        let (_, _, r) = feed(
+            config(SocketType::Pull),
+            &[&g, &command(b"ERROR", b"\x04nope")],
+        );
+        assert_eq!(r, Err(ProtocolError::PeerError("nope".into())));
+    }
+
+    #[test]
+    fn ping_gets_pong_and_no_event() {
+        let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
+        let mut context = b"\x00\x0a".to_vec();
+        context.extend_from_slice(&[b'z'; 20]);
+        input.extend_from_slice(&command(b"PING", &context));
+        input.extend_from_slice(&command(b"PONG", b"whatever"));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(events.is_empty());
+        assert_eq!(drain(&mut out), command(b"PONG", &[b'z'; 16]));
+    }
+
+    #[test]
+    fn unknown_and_repeated_commands_are_ignored() {
+        let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
+        input.extend_from_slice(&command(b"LEAVE", b"g"));
+        input.extend_from_slice(&command(b"READY", b"junk"));
+        input.extend_from_slice(&message(&[b"after"]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events, vec![msg_event(&[b"after"])]);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn peer_error_after_handshake_fails() {
+        let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
+        input.extend_from_slice(&command(b"ERROR", b"\x03bye"));
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert_eq!(r, Err(ProtocolError::PeerError("bye".into())));
+    }
+
+    #[test]
+    fn commands_inside_a_multipart_message_are_rejected() {
+        // A command after a frame with MORE.
+        let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
+        input.extend_from_slice(b"\x01\x01a");
+        input.extend_from_slice(&command(b"PING", b"\0\0"));
+        let mut events = Vec::new();
+        let r = conn.handle_input(&mut input, &mut out, &mut events);
+        assert_eq!(r, Err(ProtocolError::CommandInMessage));
+        assert!(events.is_empty(), "the partial message is not delivered");
+        // A command frame with MORE set.
+        let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
+        let mut cmd = command(b"PING", b"\0\0");
+        cmd[0] |= FLAG_MORE;
+        input.extend_from_slice(&cmd);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert_eq!(r, Err(ProtocolError::CommandInMessage));
+    }
+
+    fn hostile_header() -> [u8; 9] {
+        let mut h = [FLAG_LONG; 9];
+        h[1..].copy_from_slice(&(1u64 << 62).to_be_bytes());
+        h
+    }
+
+    #[test]
+    fn hostile_long_size_without_limit_does_not_allocate() {
+        let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
+        let mut input = BytesMut::with_capacity(64);
+        input.extend_from_slice(&hostile_header());
+        input.extend_from_slice(&[0u8; 10]);
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(events.is_empty());
+        assert_eq!(input.len(), 10, "header consumed, body bytes kept");
+        assert!(
+            input.capacity() <= 64,
+            "capacity grew to {}",
+            input.capacity()
+        );
+        input.extend_from_slice(&[0u8; 20]);
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(input.len(), 30);
+        assert!(input.capacity() <= 64);
+    }
+
+    #[test]
+    fn hostile_long_size_with_limit_fails_from_the_header() {
+        let mut cfg = config(SocketType::Pull);
+        cfg.max_msg_size = Some(1000);
+        let (mut conn, mut out, _) = ready_conn(cfg, 1);
+        let mut input = BytesMut::from(&hostile_header()[..]);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert_eq!(
+            r,
+            Err(ProtocolError::MessageTooLarge {
+                size: 1 << 62,
+                limit: 1000
+            })
+        );
+    }
+
+    #[test]
+    fn top_bit_long_size_is_rejected() {
+        let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
+        let mut input = BytesMut::from(&[0x02, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert!(matches!(r, Err(ProtocolError::Malformed(_))));
+    }
+
+    #[test]
+    fn max_msg_size_counts_the_whole_multipart_message() {
+        let limited = || {
+            let mut cfg = config(SocketType::Pull);
+            cfg.max_msg_size = Some(100);
+            ready_conn(cfg, 1)
+        };
+        // Exactly at the limit passes.
+        let (mut conn, mut out, mut input) = limited();
+        input.extend_from_slice(&message(&[&[1u8; 60][..], &[2u8; 40][..]]));
+        input.extend_from_slice(&message(&[&[3u8; 100][..]]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        // One byte over fails at the second frame's header, before its body arrives.
+        let (mut conn, mut out, mut input) = limited();
+        let over = message(&[&[1u8; 60][..], &[2u8; 41][..]]);
+        input.extend_from_slice(&over[..2 + 60 + 2]);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert_eq!(
+            r,
+            Err(ProtocolError::MessageTooLarge {
+                size: 101,
+                limit: 100
+            })
+        );
+        // A single frame one byte over fails too.
+        let (mut conn, mut out, mut input) = limited();
+        input.extend_from_slice(&[0x00, 101]);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert!(matches!(
+            r,
+            Err(ProtocolError::MessageTooLarge { size: 101, .. })
+        ));
+        // The running total restarts with each message.
+        let (mut conn, mut out, mut input) = limited();
+        for _ in 0..3 {
+            input.extend_from_slice(&message(&[&[1u8; 50][..], &[2u8; 50][..]]));
+        }
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events.len(), 3);
+    }
+
+    #[test]
+    fn small_limit_still_allows_heartbeats() {
+        let mut cfg = config(SocketType::Pull);
+        cfg.max_msg_size = Some(4);
+        let (mut conn, mut out, mut input) = ready_conn(cfg, 1);
+        input.extend_from_slice(&command(b"PING", b"\x00\x01sixteen-bytes-xx"));
+        conn.handle_input(&mut input, &mut out, &mut Vec::new())
+            .unwrap();
+        assert_eq!(drain(&mut out), command(b"PONG", b"sixteen-bytes-xx"));
+    }
+
+    #[test]
+    fn encode_message_uses_more_and_long_flags() {
+        let bytes = message(&[b"ab", &[0u8; 256][..], b""]);
+        assert_eq!(&bytes[..4], b"\x01\x02ab");
+        assert_eq!(&bytes[4..13], &[0x03, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(&bytes[13 + 256..], b"\x00\x00");
+        let mut out = OutBuf::new();
+        Connection::encode_message(&Message::new(), &mut out);
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,179 @@
+//! `OutBuf`: the queue of bytes waiting to be written to a peer.
+//!
+//! Small pieces (frame headers, commands, short frame bodies) are copied together into one
+//! contiguous chunk so that a write needs few system calls; a `Bytes` of at least
+//! [`OutBuf::ZERO_COPY_MIN`] bytes is queued as its own chunk without copying. It must keep
+//! true: the bytes come out of [`OutBuf::io_slices`] in exactly the order they were put in,
+//! and [`OutBuf::len`] is always the number of bytes not yet advanced past.
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+/// Bytes waiting to be written to one peer, ready for a vectored write.
+#[derive(Debug, Default)]
+pub(crate) struct OutBuf {
+    /// Chunks that come before `tail`, oldest first. Never holds an empty chunk.
+    chunks: VecDeque<Bytes>,
+    /// The chunk small writes are copied into; it comes after every chunk in `chunks`.
+    tail: BytesMut,
+    /// Total pending bytes over `chunks` and `tail`.
+    len: usize,
+}
+
+impl OutBuf {
+    /// A `Bytes` at least this long is queued as its own chunk instead of being copied.
+    pub const ZERO_COPY_MIN: usize = 8 * 1024;
+
+    /// An empty buffer.
+    pub fn new() -> OutBuf {
+        OutBuf::default()
+    }
+
+    /// The number of bytes pending.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a copy of `data`.
+    pub fn put_slice(&mut self, data: &[u8]) {
+        self.tail.extend_from_slice(data);
+        self.len += data.len();
+    }
+
+    /// Appends `data`, without copying it if it is at least [`OutBuf::ZERO_COPY_MIN`] long.
+    pub fn put_bytes(&mut self, data: Bytes) {
+        if data.len() < Self::ZERO_COPY_MIN {
+            self.put_slice(&data);
+            return;
+        }
+        if !self.tail.is_empty() {
+            let small = self.tail.split().freeze();
+            self.chunks.push_back(small);
+        }
+        self.len += data.len();
+        self.chunks.push_back(data);
+    }
+
+    /// Fills `dst` with slices of the pending data in order, returns how many were filled.
+    pub fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let pending = self
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.tail[..]))
+            .filter(|c| !c.is_empty());
+        let mut filled = 0;
+        for (slot, chunk) in dst.iter_mut().zip(pending) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Drops the first `n` pending bytes (after a write of `n` bytes). Advancing past the end
+    /// simply empties the buffer.
+    pub fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if n < front.len() {
+                front.advance(n);
+                self.len -= n;
+                return;
+            }
+            n -= front.len();
+            self.len -= front.len();
+            self.chunks.pop_front();
+        }
+        let n = n.min(self.tail.len());
+        self.tail.advance(n);
+        self.len -= n;
+        if self.tail.is_empty() {
+            // Lets the next small write reuse the allocation from its start.
+            self.tail.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Takes everything pending out of `out` as one vector, the way a writer would.
+    pub(crate) fn drain(out: &mut OutBuf) -> Vec<u8> {
+        let mut all = Vec::new();
+        loop {
+            let mut slices = [IoSlice::new(&[]); 8];
+            let n = out.io_slices(&mut slices);
+            if n == 0 {
+                break;
+            }
+            let before = all.len();
+            for s in &slices[..n] {
+                all.extend_from_slice(s);
+            }
+            let written = all.len() - before;
+            out.advance(written);
+        }
+        assert!(out.is_empty());
+        all
+    }
+
+    #[test]
+    fn small_writes_are_joined_into_one_chunk() {
+        let mut out = OutBuf::new();
+        out.put_slice(b"ab");
+        out.put_bytes(Bytes::from_static(b"cd"));
+        out.put_slice(b"e");
+        assert_eq!(out.len(), 5);
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(out.io_slices(&mut slices), 1);
+        assert_eq!(&slices[0][..], b"abcde");
+    }
+
+    #[test]
+    fn large_bytes_are_not_copied_and_order_is_kept() {
+        let big = Bytes::from(vec![7u8; OutBuf::ZERO_COPY_MIN]);
+        let mut out = OutBuf::new();
+        out.put_slice(b"head");
+        out.put_bytes(big.clone());
+        out.put_slice(b"tail");
+        assert_eq!(out.len(), big.len() + 8);
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(out.io_slices(&mut slices), 3);
+        assert_eq!(&slices[0][..], b"head");
+        assert_eq!(slices[1].as_ptr(), big.as_ptr(), "large body was copied");
+        assert_eq!(&slices[2][..], b"tail");
+        // A too-small destination gets the first slices only.
+        let mut one = [IoSlice::new(&[])];
+        assert_eq!(out.io_slices(&mut one), 1);
+        assert_eq!(&one[0][..], b"head");
+    }
+
+    #[test]
+    fn advance_crosses_chunk_boundaries() {
+        let big = Bytes::from(vec![1u8; OutBuf::ZERO_COPY_MIN + 3]);
+        let mut out = OutBuf::new();
+        out.put_slice(b"xyz");
+        out.put_bytes(big.clone());
+        out.put_slice(b"end");
+        out.advance(2);
+        assert_eq!(out.len(), 1 + big.len() + 3);
+        out.advance(1 + big.len() - 1);
+        assert_eq!(out.len(), 4);
+        let mut expected = vec![1u8];
+        expected.extend_from_slice(b"end");
+        assert_eq!(drain(&mut out), expected);
+        out.put_slice(b"again");
+        out.advance(100);
+        assert!(out.is_empty());
+        assert_eq!(out.io_slices(&mut [IoSlice::new(&[])]), 0);
+    }
+}
