@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long to wait when checking that something does *not* happen.
-pub const QUIET: Duration = Duration::from_millis(250);
+pub const QUIET: Duration = Duration::from_millis(100);
 
 /// Initialises logging once per test binary (`RUST_LOG=debug cargo test` shows the library's logs).
 pub fn init() {
