@@ -676,3 +676,20 @@ fn context_with_two_io_threads() {
         }
     }
 }
+
+#[test]
+fn calls_after_term_fail_with_terminated() {
+    init();
+    let ctx = Context::new();
+    let (mut push, mut pull) = pair(&ctx, Transport::Tcp, Binder::Pull);
+    send(&mut push, "before", "a message before term");
+    assert_eq!(text(&recv(&mut pull, "a message before term")), "before");
+    push.set_linger(Some(Duration::ZERO)).unwrap();
+    let ctx2 = ctx.clone();
+    within(TIMEOUT, "ctx.term()", move || ctx2.term());
+    let e = push.try_send("after").unwrap_err();
+    assert!(matches!(e.error, Error::Terminated), "send after term: {:?}", e.error);
+    assert_eq!(strings(&e.message), vec!["after"]);
+    let r = pull.recv_timeout(Duration::from_millis(10));
+    assert!(matches!(r, Err(Error::Terminated)), "recv after term: {r:?}");
+}
