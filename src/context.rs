@@ -8,7 +8,7 @@
 use crate::inproc::{Peer, Registry};
 use crate::pipe::Pipe;
 use crate::reactor::{self, IoCommand, ReactorShared};
-use crate::socket::SocketLink;
+use crate::socket::{PeerMeta, SocketLink};
 use crate::{Error, Result, Socket, SocketType};
 use std::collections::HashMap;
 use std::fmt;
@@ -142,11 +142,11 @@ impl Context {
         Ok(threads[(socket_id % n) as usize].shared.clone())
     }
 
-    pub(crate) fn inproc_bind(&self, name: &str, binder: Peer) -> Result<Vec<Pipe>> {
+    pub(crate) fn inproc_bind(&self, name: &str, binder: Peer) -> Result<Vec<(Pipe, PeerMeta)>> {
         lock(&self.inner.inproc).bind(name, binder)
     }
 
-    pub(crate) fn inproc_connect(&self, name: &str, connector: Peer) -> Result<Pipe> {
+    pub(crate) fn inproc_connect(&self, name: &str, connector: Peer) -> Result<(Pipe, PeerMeta)> {
         lock(&self.inner.inproc).connect(name, connector)
     }
 

@@ -55,6 +55,13 @@ pub enum Error {
         /// Why the value is refused.
         reason: &'static str,
     },
+    /// A ROUTER with `router_mandatory` was asked to send to a routing id it does not know.
+    #[error("no peer with that routing id is connected")]
+    HostUnreachable,
+    /// A call came out of turn for the socket's pattern (for example, REQ sending twice
+    /// without a reply in between).
+    #[error("{0}")]
+    WrongState(&'static str),
     /// The message had no frames; a ZeroMQ message needs at least one.
     #[error("cannot send a message with no frames")]
     EmptyMessage,
@@ -126,7 +133,7 @@ pub enum ProtocolError {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use ferrozmq::{Context, Error, SocketType};
 ///
 /// let ctx = Context::new();

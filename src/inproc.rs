@@ -7,7 +7,9 @@
 
 use crate::mailbox::{Mailbox, Notifier};
 use crate::pipe::{link, Pipe};
+use crate::socket::{PeerMeta, SocketCommand};
 use crate::{Error, ProtocolError, Result, SocketType};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -19,6 +21,15 @@ pub(crate) struct Peer {
     pub(crate) socket_type: SocketType,
     pub(crate) sndhwm: usize,
     pub(crate) rcvhwm: usize,
+    pub(crate) routing_id: Bytes,
+}
+
+impl Peer {
+    fn meta(&self) -> PeerMeta {
+        PeerMeta {
+            routing_id: self.routing_id.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -52,7 +63,7 @@ fn incompatible(ours: SocketType, theirs: SocketType) -> Error {
 
 impl Registry {
     /// Binds `name` for `binder`; returns the links of connectors that were waiting.
-    pub(crate) fn bind(&mut self, name: &str, binder: Peer) -> Result<Vec<Pipe>> {
+    pub(crate) fn bind(&mut self, name: &str, binder: Peer) -> Result<Vec<(Pipe, PeerMeta)>> {
         if self.bound.contains_key(name) {
             return Err(Error::AddressInUse(format!("inproc://{name}")));
         }
@@ -71,15 +82,16 @@ impl Registry {
                 .set_owner(Notifier::Socket(binder.mailbox.clone()));
             end.writer
                 .set_owner(Notifier::Socket(binder.mailbox.clone()));
-            pipes.push(end);
+            pipes.push((end, p.connector.meta()));
         }
         self.bound.insert(name.to_owned(), binder);
         Ok(pipes)
     }
 
-    /// Connects `connector` to `name` and returns its end of the new link. If `name` is
-    /// bound, the binder is sent the other end; if not, the other end waits for the bind.
-    pub(crate) fn connect(&mut self, name: &str, connector: Peer) -> Result<Pipe> {
+    /// Connects `connector` to `name` and returns its end of the new link, with what is
+    /// known of the binder. If `name` is bound, the binder is sent the other end; if not,
+    /// the other end waits for the bind.
+    pub(crate) fn connect(&mut self, name: &str, connector: Peer) -> Result<(Pipe, PeerMeta)> {
         let ours = Notifier::Socket(connector.mailbox.clone());
         match self.bound.get(name) {
             Some(binder) => {
@@ -94,8 +106,8 @@ impl Registry {
                 );
                 binder
                     .mailbox
-                    .post(crate::socket::SocketCommand::Attach(theirs));
-                Ok(mine)
+                    .post(SocketCommand::Attach(theirs, connector.meta()));
+                Ok((mine, binder.meta()))
             }
             None => {
                 // Nobody to wake on the other side yet: the binder takes over its ends
@@ -109,7 +121,7 @@ impl Registry {
                         connector,
                         binder_end: theirs,
                     });
-                Ok(mine)
+                Ok((mine, PeerMeta::default()))
             }
         }
     }

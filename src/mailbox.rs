@@ -56,6 +56,8 @@ pub(crate) struct MailboxState {
     /// Set once by `Context::term`; never cleared.
     pub(crate) terminated: bool,
     waiting: bool,
+    /// A poller watching this socket (and others), woken with the socket's own thread.
+    observer: Option<Arc<Signal>>,
 }
 
 impl Mailbox {
@@ -93,10 +95,19 @@ impl Mailbox {
     fn wake_waiter(&self, state: MutexGuard<'_, MailboxState>) {
         self.pending.store(true, Ordering::Release);
         let waiting = state.waiting;
+        let observer = state.observer.clone();
         drop(state);
         if waiting {
             self.cond.notify_one();
         }
+        if let Some(observer) = observer {
+            observer.notify();
+        }
+    }
+
+    /// Lets `observer` be woken by whatever wakes this socket (or stops it, with `None`).
+    pub(crate) fn set_observer(&self, observer: Option<Arc<Signal>>) {
+        self.lock().observer = observer;
     }
 
     /// Whether anything arrived since the last [`Mailbox::take`]: one atomic load.
@@ -140,5 +151,47 @@ impl Mailbox {
             }
         }
         state.waiting = false;
+    }
+}
+
+/// A one-shot wake-up flag for a thread that waits on several sockets at once (a poller).
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    raised: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Signal {
+    /// Raises the flag and wakes the waiter.
+    pub(crate) fn notify(&self) {
+        let mut raised = self.raised.lock().unwrap_or_else(|e| e.into_inner());
+        if !*raised {
+            *raised = true;
+            self.cond.notify_one();
+        }
+    }
+
+    /// Waits until the flag is raised or `deadline` passes, then lowers it. Returns whether
+    /// it was raised.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut raised = self.raised.lock().unwrap_or_else(|e| e.into_inner());
+        while !*raised {
+            match deadline {
+                None => raised = self.cond.wait(raised).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    raised = self
+                        .cond
+                        .wait_timeout(raised, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        *raised = false;
+        true
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Options {
     pub(crate) rcvtimeo: Option<Duration>,
     /// The routing id this socket announces as `Identity`.
     pub(crate) routing_id: Bytes,
+    /// The routing id for the peer of the next connect (ROUTER), used once.
+    pub(crate) connect_routing_id: Option<Bytes>,
     /// Largest inbound message accepted from a peer; `None` is unlimited.
     pub(crate) max_msg_size: Option<u64>,
     /// First reconnect delay.
@@ -40,6 +42,7 @@ impl Default for Options {
             sndtimeo: None,
             rcvtimeo: None,
             routing_id: Bytes::new(),
+            connect_routing_id: None,
             max_msg_size: None,
             reconnect_ivl: Duration::from_millis(100),
             reconnect_ivl_max: Duration::ZERO,

@@ -37,6 +37,8 @@ const WAKER: Token = Token(0);
 pub(crate) struct SessionConfig {
     pub(crate) socket_type: SocketType,
     pub(crate) options: Options,
+    /// For a connect: the routing id the socket gives this peer, if the user set one.
+    pub(crate) connect_routing_id: Option<bytes::Bytes>,
 }
 
 /// A request from a socket (or the context) to an I/O thread.
@@ -50,11 +52,12 @@ pub(crate) enum IoCommand {
         config: Arc<SessionConfig>,
         endpoint: u64,
     },
-    /// Keep a connection to `target` up, carrying `pipe` (the session's ends).
+    /// Keep a connection to `target` up, carrying `pipe` (the session's ends), or, if
+    /// `None`, making a new link with the socket at each handshake.
     Connect {
         key: usize,
         target: ConnectTarget,
-        pipe: Pipe,
+        pipe: Option<Pipe>,
         socket: Arc<SocketLink>,
         config: Arc<SessionConfig>,
         endpoint: u64,

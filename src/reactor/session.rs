@@ -16,11 +16,11 @@
 use super::{next_backoff, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
 use crate::pipe::{link, Pipe, ReadError};
-use crate::socket::{SocketCommand, SocketLink};
+use crate::socket::{PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream};
-use crate::zmtp::{Config, Connection, Event, OutBuf};
-use crate::Message;
-use bytes::BytesMut;
+use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo};
+use crate::{Message, SocketType};
+use bytes::{BufMut, Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
@@ -70,6 +70,10 @@ pub(super) struct Session {
     pub(super) endpoint: u64,
     origin: Origin,
     pipe: Option<Pipe>,
+    /// Whether `pipe` outlives connections (made at connect time), or is made per handshake.
+    pipe_persists: bool,
+    /// How many handshakes completed.
+    handshakes: u64,
     conn: Option<Conn>,
     reconnect_at: Option<Instant>,
     backoff: Duration,
@@ -100,6 +104,8 @@ impl Session {
             endpoint,
             origin,
             pipe: None,
+            pipe_persists: false,
+            handshakes: 0,
             conn: None,
             reconnect_at: None,
             backoff,
@@ -113,17 +119,19 @@ impl Session {
         }
     }
 
-    /// A session that connects to `target`, carrying `pipe` (its ends).
+    /// A session that connects to `target`, carrying `pipe` (its ends) across reconnects,
+    /// or making a new link at each handshake if `pipe` is `None`.
     pub(super) fn connect(
         key: usize,
         target: ConnectTarget,
-        pipe: Pipe,
+        pipe: Option<Pipe>,
         socket: Arc<SocketLink>,
         config: Arc<SessionConfig>,
         endpoint: u64,
     ) -> Session {
         let mut s = Session::new(key, socket, config, endpoint, Origin::Connect(target));
-        s.pipe = Some(pipe);
+        s.pipe_persists = pipe.is_some();
+        s.pipe = pipe;
         s
     }
 
@@ -380,12 +388,11 @@ impl Session {
             match event {
                 Event::Ready(info) => {
                     log::debug!("connection to {peer}: ready, peer is {}", info.socket_type);
-                    self.handshake_ready(cx);
+                    self.handshake_ready(cx, &info);
                 }
                 Event::Message(msg) => self.inbound.push(msg),
-                Event::Subscribe(_) | Event::Cancel(_) => {
-                    log::trace!("connection to {peer}: subscription ignored by this socket type");
-                }
+                Event::Subscribe(topic) => self.subscription(true, &topic),
+                Event::Cancel(topic) => self.subscription(false, &topic),
             }
         }
         self.events = events;
@@ -399,19 +406,46 @@ impl Session {
         Ok(())
     }
 
-    fn handshake_ready(&mut self, cx: &mut Cx<'_>) {
+    fn handshake_ready(&mut self, cx: &mut Cx<'_>, info: &PeerInfo) {
         self.handshake_deadline = None;
         self.backoff = self.config.options.reconnect_ivl;
-        if self.pipe.is_none() {
-            let options = &self.config.options;
-            let (ours, theirs) = link(
-                Notifier::Reactor(cx.reactor.clone(), self.key),
-                Notifier::Socket(self.socket.mailbox.clone()),
-                options.rcvhwm,
-                options.sndhwm,
-            );
-            self.pipe = Some(ours);
-            self.socket.mailbox.post(SocketCommand::Attach(theirs));
+        self.handshakes += 1;
+        match &self.pipe {
+            None => {
+                let options = &self.config.options;
+                let (ours, theirs) = link(
+                    Notifier::Reactor(cx.reactor.clone(), self.key),
+                    Notifier::Socket(self.socket.mailbox.clone()),
+                    options.rcvhwm,
+                    options.sndhwm,
+                );
+                let routing_id = self
+                    .config
+                    .connect_routing_id
+                    .clone()
+                    .unwrap_or_else(|| info.routing_id.clone());
+                self.pipe = Some(ours);
+                self.socket
+                    .mailbox
+                    .post(SocketCommand::Attach(theirs, PeerMeta { routing_id }));
+            }
+            Some(pipe) if self.handshakes > 1 => {
+                self.socket
+                    .mailbox
+                    .post(SocketCommand::Reconnected(pipe.id()));
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A SUBSCRIBE or CANCEL command: publishers get it as a `0x01`/`0x00` message, like
+    /// the ZMTP 3.0 form; other socket types have no use for it.
+    fn subscription(&mut self, subscribe: bool, topic: &Bytes) {
+        if matches!(self.config.socket_type, SocketType::Pub | SocketType::XPub) {
+            let mut body = BytesMut::with_capacity(topic.len() + 1);
+            body.put_u8(u8::from(subscribe));
+            body.put_slice(topic);
+            self.inbound.push(Message::from(body.freeze()));
         }
     }
 
@@ -447,7 +481,7 @@ impl Session {
                 if let Some(pipe) = &mut self.pipe {
                     while conn.out.len() < OUT_BATCH {
                         match pipe.reader.try_read() {
-                            Ok(msg) => Connection::encode_message(&msg, &mut conn.out),
+                            Ok(msg) => encode(zmtp, self.config.socket_type, &msg, &mut conn.out),
                             Err(_) => break,
                         }
                     }
@@ -500,6 +534,9 @@ impl Session {
         self.read_paused = false;
         self.inbound.clear();
         self.handshake_deadline = None;
+        if !self.pipe_persists {
+            self.pipe = None;
+        }
         match self.origin {
             Origin::Accepted(_) => Status::Done,
             Origin::Connect(_) => {
@@ -527,4 +564,17 @@ impl Session {
         self.reconnect_at = Some(cx.now + delay);
         Status::Continue
     }
+}
+
+/// Encodes one message from the socket. A subscriber's one-frame `0x01`/`0x00` messages are
+/// subscriptions: SUBSCRIBE/CANCEL commands to a ZMTP 3.1 peer, the message form to 3.0.
+fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut OutBuf) {
+    if matches!(socket_type, SocketType::Sub | SocketType::XSub) && msg.len() == 1 {
+        let frame = &msg[0];
+        if let Some(&flag @ (0 | 1)) = frame.first() {
+            zmtp.encode_subscription(&frame[1..], flag == 1, out);
+            return;
+        }
+    }
+    Connection::encode_message(msg, out);
 }

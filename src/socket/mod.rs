@@ -22,18 +22,20 @@ use crate::pipe::{link, Pipe, PipeId};
 use crate::reactor::{IoCommand, ReactorShared, SessionConfig};
 use crate::{transport, Error, Message, Result, SendError, SocketType};
 use bytes::Bytes;
-use pattern::Pattern;
+use pattern::{Pattern, TypeOption};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub(crate) use pattern::not_supported;
+pub(crate) use pattern::{not_supported, PeerMeta};
 
 /// A command to a socket from another thread.
 #[derive(Debug)]
 pub(crate) enum SocketCommand {
-    /// A new peer link, from a connection accepted on a bound endpoint or an inproc peer.
-    Attach(Pipe),
+    /// A new peer link, from a connection whose handshake completed or an inproc peer.
+    Attach(Pipe, PeerMeta),
+    /// The connection behind link `id` (made by connect) was re-established.
+    Reconnected(PipeId),
 }
 
 /// What other threads know about a socket: how to reach it and how long it lingers.
@@ -197,8 +199,8 @@ impl Socket {
                 resolved: parsed.to_string(),
                 kind: EndpointKind::InprocBound(name.clone()),
             });
-            for pipe in peers {
-                self.pattern.attach(pipe);
+            for (pipe, peer) in peers {
+                self.pattern.attach(pipe, peer);
             }
             return Ok(());
         }
@@ -238,35 +240,53 @@ impl Socket {
         self.check_alive()?;
         let parsed = Endpoint::parse(endpoint)?;
         parsed.check_connectable(endpoint)?;
+        // As in libzmq, a connect routing id applies to the next connect only.
+        let connect_id = self.options.connect_routing_id.take();
         if let Endpoint::Inproc(name) = &parsed {
-            let pipe = self.ctx.inproc_connect(name, self.inproc_peer())?;
+            let (pipe, mut peer) = self.ctx.inproc_connect(name, self.inproc_peer())?;
+            if let Some(id) = connect_id {
+                peer.routing_id = id;
+            }
             self.endpoints.push(EndpointRecord {
                 given: endpoint.to_owned(),
                 resolved: parsed.to_string(),
                 kind: EndpointKind::InprocConnected(pipe.id()),
             });
-            self.pattern.attach(pipe);
+            self.pattern.attach(pipe, peer);
             return Ok(());
         }
         let target = transport::resolve(&parsed)?;
         let reactor = self.reactor()?;
         let session_key = reactor.next_key();
-        let (ours, theirs) = link(
-            Notifier::Socket(self.link.mailbox.clone()),
-            Notifier::Reactor(reactor.clone(), session_key),
-            self.options.sndhwm,
-            self.options.rcvhwm,
-        );
+        let mut config = self.session_config();
+        config.connect_routing_id = connect_id.clone();
+        // A ROUTER can only address a peer once it knows its routing id, so its link is
+        // made when the handshake completes; every other type gets its link now, so that
+        // messages queue before the peer is there.
+        let pipe = if self.kind == SocketType::Router {
+            None
+        } else {
+            let (ours, theirs) = link(
+                Notifier::Socket(self.link.mailbox.clone()),
+                Notifier::Reactor(reactor.clone(), session_key),
+                self.options.sndhwm,
+                self.options.rcvhwm,
+            );
+            let peer = PeerMeta {
+                routing_id: connect_id.unwrap_or_default(),
+            };
+            self.pattern.attach(ours, peer);
+            Some(theirs)
+        };
         let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);
         reactor.send(IoCommand::Connect {
             key: session_key,
             target,
-            pipe: theirs,
+            pipe,
             socket: self.link.clone(),
-            config: Arc::new(self.session_config()),
+            config: Arc::new(config),
             endpoint: key,
         });
-        self.pattern.attach(ours);
         self.endpoints.push(EndpointRecord {
             given: endpoint.to_owned(),
             resolved: parsed.to_string(),
@@ -345,6 +365,7 @@ impl Socket {
         SessionConfig {
             socket_type: self.kind,
             options: self.options.clone(),
+            connect_routing_id: None,
         }
     }
 
@@ -355,6 +376,7 @@ impl Socket {
             socket_type: self.kind,
             sndhwm: self.options.sndhwm,
             rcvhwm: self.options.rcvhwm,
+            routing_id: self.options.routing_id.clone(),
         }
     }
 
@@ -463,7 +485,8 @@ impl Socket {
                 .take(&mut self.activated, &mut self.commands);
             for command in self.commands.drain(..) {
                 match command {
-                    SocketCommand::Attach(pipe) => self.pattern.attach(pipe),
+                    SocketCommand::Attach(pipe, peer) => self.pattern.attach(pipe, peer),
+                    SocketCommand::Reconnected(id) => self.pattern.reconnected(id),
                 }
             }
             for id in self.activated.drain(..) {
@@ -478,7 +501,113 @@ impl Socket {
         }
     }
 
+    /// Whether a message can be received and whether one can be sent, right now, after
+    /// applying what other threads reported (for polling).
+    pub(crate) fn readiness(&mut self) -> Result<(bool, bool)> {
+        self.process_mailbox()?;
+        Ok((self.pattern.can_recv(), self.pattern.can_send()))
+    }
+
+    /// The mailbox a poller watches.
+    pub(crate) fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.link.mailbox
+    }
+
     // ----- options -----
+
+    fn set_type_option(&mut self, option: TypeOption) -> Result<()> {
+        self.process_mailbox()?;
+        self.pattern.set_option(option, self.kind)
+    }
+
+    /// Subscribes a SUB or XSUB socket to messages whose first frame starts with `prefix`;
+    /// an empty prefix matches everything. Subscriptions are counted: subscribing twice
+    /// needs two unsubscribes. On an XPUB in manual mode, it adds the subscription for the
+    /// peer that sent the last one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut sub = ctx.socket(ferrozmq::SocketType::Sub)?;
+    /// sub.subscribe("weather.")?;
+    /// sub.unsubscribe("weather.")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn subscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        let prefix = Bytes::copy_from_slice(prefix.as_ref());
+        self.set_type_option(TypeOption::Subscribe(prefix))
+    }
+
+    /// Drops one subscription to `prefix` made with [`Socket::subscribe`].
+    pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        let prefix = Bytes::copy_from_slice(prefix.as_ref());
+        self.set_type_option(TypeOption::Unsubscribe(prefix))
+    }
+
+    /// REQ: allows sending a new request without waiting for the reply to the last one
+    /// (libzmq `ZMQ_REQ_RELAXED`); the late reply is then ignored.
+    pub fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::ReqRelaxed(on))
+    }
+
+    /// REQ: prefixes each request with a request id and accepts only the reply that
+    /// carries it (libzmq `ZMQ_REQ_CORRELATE`).
+    pub fn set_req_correlate(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::ReqCorrelate(on))
+    }
+
+    /// ROUTER: makes sending to an unknown routing id fail with
+    /// [`Error::HostUnreachable`] instead of dropping the message, and makes a send to a
+    /// full peer block or fail with `WouldBlock` (libzmq `ZMQ_ROUTER_MANDATORY`).
+    pub fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::RouterMandatory(on))
+    }
+
+    /// ROUTER: lets a new peer take over a routing id that is already in use
+    /// (libzmq `ZMQ_ROUTER_HANDOVER`).
+    pub fn set_router_handover(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::RouterHandover(on))
+    }
+
+    /// ROUTER, DEALER and REQ: sends an empty message to every peer as soon as it is
+    /// connected (libzmq `ZMQ_PROBE_ROUTER`), so a ROUTER learns of the peer at once.
+    pub fn set_probe_router(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::ProbeRouter(on))
+    }
+
+    /// XPUB: passes every subscription message to the application, not only the first
+    /// for each topic (libzmq `ZMQ_XPUB_VERBOSE`).
+    pub fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::XpubVerbose(on))
+    }
+
+    /// XPUB: passes every subscription and every cancel to the application
+    /// (libzmq `ZMQ_XPUB_VERBOSER`).
+    pub fn set_xpub_verboser(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::XpubVerboser(on))
+    }
+
+    /// XPUB: the application decides what each peer is subscribed to, with
+    /// [`Socket::subscribe`] and [`Socket::unsubscribe`] after receiving its subscription
+    /// message (libzmq `ZMQ_XPUB_MANUAL`).
+    pub fn set_xpub_manual(&mut self, on: bool) -> Result<()> {
+        self.set_type_option(TypeOption::XpubManual(on))
+    }
+
+    /// Sets the routing id that a ROUTER gives the peer of the *next* `connect`
+    /// (libzmq `ZMQ_CONNECT_ROUTING_ID`); it applies to that one connect only.
+    pub fn set_connect_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
+        let id = id.into();
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidOption {
+                option: "connect_routing_id",
+                reason: "must be 1 to 255 bytes",
+            });
+        }
+        self.options.connect_routing_id = Some(id);
+        Ok(())
+    }
 
     /// Sets the outbound high-water mark: messages queued per peer before a send blocks
     /// (or, for PUB, drops). 0 means no limit; the default is 1000. Applies to endpoints

@@ -1,7 +1,7 @@
 //! PAIR (RFC 31): one peer at a time, both directions. A second peer is refused while the
 //! first is connected; once the first is gone the next one may attach.
 
-use super::pattern::{would_block, Pattern};
+use super::pattern::{would_block, Pattern, PeerMeta};
 use crate::pipe::{Pipe, PipeId, ReadError, WriteError};
 use crate::{Error, Message, Result, SendError};
 
@@ -12,7 +12,7 @@ pub(crate) struct Pair {
 }
 
 impl Pattern for Pair {
-    fn attach(&mut self, pipe: Pipe) {
+    fn attach(&mut self, pipe: Pipe, _peer: PeerMeta) {
         if let Some(current) = &self.peer {
             if !current.writer.is_closed() {
                 log::debug!("PAIR refuses a second peer");
@@ -56,5 +56,13 @@ impl Pattern for Pair {
                 Err(Error::WouldBlock)
             }
         }
+    }
+
+    fn can_send(&mut self) -> bool {
+        self.peer.as_ref().is_some_and(|p| p.writer.has_room())
+    }
+
+    fn can_recv(&mut self) -> bool {
+        self.peer.as_mut().is_some_and(|p| p.reader.has_message())
     }
 }

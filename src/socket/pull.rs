@@ -1,6 +1,6 @@
 //! PULL (RFC 30): fair-queues messages from all peers; never sends.
 
-use super::pattern::{not_supported, Parked, Pattern};
+use super::pattern::{not_supported, Parked, Pattern, PeerMeta};
 use crate::pipe::{Pipe, PipeId, PipeWriter};
 use crate::route::FairQueue;
 use crate::{Error, Message, Result, SendError, SocketType};
@@ -14,7 +14,7 @@ pub(crate) struct Pull {
 }
 
 impl Pattern for Pull {
-    fn attach(&mut self, pipe: Pipe) {
+    fn attach(&mut self, pipe: Pipe, _peer: PeerMeta) {
         self.unused.park(pipe.id(), pipe.writer);
         self.fq.attach(pipe.reader);
     }
@@ -41,5 +41,13 @@ impl Pattern for Pull {
             self.unused.remove(id);
         }
         got.map(|(msg, _)| msg).ok_or(Error::WouldBlock)
+    }
+
+    fn can_send(&mut self) -> bool {
+        false
+    }
+
+    fn can_recv(&mut self) -> bool {
+        self.fq.has_message()
     }
 }

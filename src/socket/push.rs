@@ -1,7 +1,7 @@
 //! PUSH (RFC 30): load-balances each message to one peer with room; never receives.
 //! A send blocks only when no peer can take the message.
 
-use super::pattern::{not_supported, would_block, Parked, Pattern};
+use super::pattern::{not_supported, would_block, Parked, Pattern, PeerMeta};
 use crate::pipe::{Pipe, PipeId, PipeReader};
 use crate::route::LoadBalancer;
 use crate::{Message, Result, SendError, SocketType};
@@ -15,7 +15,7 @@ pub(crate) struct Push {
 }
 
 impl Pattern for Push {
-    fn attach(&mut self, pipe: Pipe) {
+    fn attach(&mut self, pipe: Pipe, _peer: PeerMeta) {
         self.unused.park(pipe.id(), pipe.reader);
         self.lb.attach(pipe.writer);
     }
@@ -39,5 +39,13 @@ impl Pattern for Push {
 
     fn recv(&mut self) -> Result<Message> {
         Err(not_supported("recv", SocketType::Push))
+    }
+
+    fn can_send(&mut self) -> bool {
+        self.lb.has_room()
+    }
+
+    fn can_recv(&mut self) -> bool {
+        false
     }
 }
