@@ -42,14 +42,24 @@ fn malformed_endpoints_are_invalid() {
         for (op, r) in [("bind", s.bind(ep)), ("connect", s.connect(ep))] {
             match r {
                 Err(Error::InvalidEndpoint { endpoint, reason }) => {
-                    assert_eq!(endpoint, ep, "InvalidEndpoint should carry the endpoint as given");
-                    assert!(!reason.is_empty(), "{op}({ep:?}): the reason should say what is wrong");
+                    assert_eq!(
+                        endpoint, ep,
+                        "InvalidEndpoint should carry the endpoint as given"
+                    );
+                    assert!(
+                        !reason.is_empty(),
+                        "{op}({ep:?}): the reason should say what is wrong"
+                    );
                 }
                 other => wrong.push(format!("{op}({ep:?}) -> {other:?}")),
             }
         }
     }
-    assert!(wrong.is_empty(), "expected Error::InvalidEndpoint for:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "expected Error::InvalidEndpoint for:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -61,11 +71,15 @@ fn tcp_address_in_use() {
     let mut b = pull(&ctx);
     match b.bind(&ep) {
         Err(Error::AddressInUse(_)) => {}
-        other => panic!("second bind({ep}) on another socket: expected AddressInUse, got {other:?}"),
+        other => {
+            panic!("second bind({ep}) on another socket: expected AddressInUse, got {other:?}")
+        }
     }
     match a.bind(&ep) {
         Err(Error::AddressInUse(_)) => {}
-        other => panic!("second bind({ep}) on the same socket: expected AddressInUse, got {other:?}"),
+        other => {
+            panic!("second bind({ep}) on the same socket: expected AddressInUse, got {other:?}")
+        }
     }
     // The first binding is unharmed.
     assert_reachable(&ctx, &mut a, &ep);
@@ -78,7 +92,10 @@ fn inproc_address_in_use() {
     let mut a = pull(&ctx);
     let ep = bind_fresh(&mut a, Transport::Inproc);
     let mut b = pull(&ctx);
-    assert!(matches!(b.bind(&ep), Err(Error::AddressInUse(_))), "second inproc bind({ep})");
+    assert!(
+        matches!(b.bind(&ep), Err(Error::AddressInUse(_))),
+        "second inproc bind({ep})"
+    );
     assert_reachable(&ctx, &mut a, &ep);
 }
 
@@ -120,7 +137,12 @@ fn tcp_wildcard_address_port_zero() {
     let mut s = pull(&ctx);
     s.bind("tcp://*:0").unwrap();
     let ep = s.last_endpoint().expect("last_endpoint after bind");
-    let port: u16 = ep.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("no port in {ep}"));
+    let port: u16 = ep
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no port in {ep}"));
     assert_ne!(port, 0, "port 0 must be resolved: {ep}");
     assert_reachable(&ctx, &mut s, &format!("tcp://127.0.0.1:{port}"));
 }
@@ -144,9 +166,13 @@ fn tcp_ipv6_loopback() {
     }
     let ctx = Context::new();
     let mut s = pull(&ctx);
-    s.bind("tcp://[::1]:*").unwrap_or_else(|e| panic!("bind tcp://[::1]:*: {e:?}"));
+    s.bind("tcp://[::1]:*")
+        .unwrap_or_else(|e| panic!("bind tcp://[::1]:*: {e:?}"));
     let ep = s.last_endpoint().unwrap();
-    assert!(ep.starts_with("tcp://[::1]:") && !ep.ends_with(":*") && !ep.ends_with(":0"), "last_endpoint {ep}");
+    assert!(
+        ep.starts_with("tcp://[::1]:") && !ep.ends_with(":*") && !ep.ends_with(":0"),
+        "last_endpoint {ep}"
+    );
     assert_reachable(&ctx, &mut s, &ep);
 }
 
@@ -166,15 +192,23 @@ fn ipc_stale_socket_file_is_replaced_and_removed_on_close() {
     init();
     let path = ipc_path();
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-    assert!(path.exists(), "a dropped UnixListener leaves its file behind");
+    assert!(
+        path.exists(),
+        "a dropped UnixListener leaves its file behind"
+    );
     let ep = format!("ipc://{}", path.display());
     let ctx = Context::new();
     let mut s = pull(&ctx);
-    s.bind(&ep).unwrap_or_else(|e| panic!("bind over a stale socket file {ep}: {e:?}"));
+    s.bind(&ep)
+        .unwrap_or_else(|e| panic!("bind over a stale socket file {ep}: {e:?}"));
     assert_reachable(&ctx, &mut s, &ep);
     drop(s);
     within(TIMEOUT, "ctx.term()", move || ctx.term());
-    assert!(!path.exists(), "the ipc socket file {} should be removed once the socket is closed", path.display());
+    assert!(
+        !path.exists(),
+        "the ipc socket file {} should be removed once the socket is closed",
+        path.display()
+    );
 }
 
 #[test]

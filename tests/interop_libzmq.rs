@@ -29,7 +29,11 @@ macro_rules! matrix {
     )*};
 }
 
-matrix!(ferrozmq_push_to_libzmq_pull, libzmq_push_to_ferrozmq_pull, pair_both_ways);
+matrix!(
+    ferrozmq_push_to_libzmq_pull,
+    libzmq_push_to_ferrozmq_pull,
+    pair_both_ways
+);
 
 /// A libzmq socket whose every blocking call is bounded and whose close never hangs.
 fn zsocket(zctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
@@ -45,14 +49,16 @@ fn link(t: Transport, b: Binder, ferro: &mut Socket, z: &zmq::Socket) {
     match b {
         Binder::Ferro => {
             let ep = bind_fresh(ferro, t);
-            z.connect(&ep).unwrap_or_else(|e| panic!("libzmq connect({ep}): {e}"));
+            z.connect(&ep)
+                .unwrap_or_else(|e| panic!("libzmq connect({ep}): {e}"));
         }
         Binder::Libzmq => {
             let ep = match t {
                 Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
                 _ => t.fresh_endpoint(),
             };
-            z.bind(&ep).unwrap_or_else(|e| panic!("libzmq bind({ep}): {e}"));
+            z.bind(&ep)
+                .unwrap_or_else(|e| panic!("libzmq bind({ep}): {e}"));
             let ep = z.get_last_endpoint().unwrap().unwrap();
             ferro
                 .connect(&ep)
@@ -65,18 +71,32 @@ fn link(t: Transport, b: Binder, ferro: &mut Socket, z: &zmq::Socket) {
 fn test_messages() -> Vec<Vec<Vec<u8>>> {
     vec![
         vec![b"hello".to_vec()],
-        vec![b"a".to_vec(), b"bb".to_vec(), b"".to_vec(), b"dddd".to_vec()],
+        vec![
+            b"a".to_vec(),
+            b"bb".to_vec(),
+            b"".to_vec(),
+            b"dddd".to_vec(),
+        ],
         vec![vec![]],
         vec![payload(255, 1)],
         vec![payload(256, 2)],
-        vec![payload(255, 3), payload(256, 4), vec![], payload(1, 5), payload(65536, 6)],
+        vec![
+            payload(255, 3),
+            payload(256, 4),
+            vec![],
+            payload(1, 5),
+            payload(65536, 6),
+        ],
         vec![payload(8 << 20, 7)],
         vec![b"last".to_vec()],
     ]
 }
 
 fn describe(m: &[Vec<u8>]) -> String {
-    format!("message with frame sizes {:?}", m.iter().map(Vec::len).collect::<Vec<_>>())
+    format!(
+        "message with frame sizes {:?}",
+        m.iter().map(Vec::len).collect::<Vec<_>>()
+    )
 }
 
 #[track_caller]
@@ -100,13 +120,24 @@ fn ferro_to_libzmq(ferro: &mut Socket, z: &zmq::Socket) {
         send(ferro, Message::multipart(m.clone()), &describe(m));
     }
     for m in &msgs {
-        assert_same_frames(&zrecv(z, &describe(m)), m, &format!("ferrozmq -> libzmq {}", describe(m)));
+        assert_same_frames(
+            &zrecv(z, &describe(m)),
+            m,
+            &format!("ferrozmq -> libzmq {}", describe(m)),
+        );
     }
     for k in 0..200 {
-        send(ferro, Message::multipart([format!("{k}"), "x".into()]), "a numbered message");
+        send(
+            ferro,
+            Message::multipart([format!("{k}"), "x".into()]),
+            "a numbered message",
+        );
     }
     for k in 0..200 {
-        assert_eq!(zrecv(z, "a numbered message"), vec![k.to_string().into_bytes(), b"x".to_vec()]);
+        assert_eq!(
+            zrecv(z, "a numbered message"),
+            vec![k.to_string().into_bytes(), b"x".to_vec()]
+        );
     }
 }
 
@@ -117,13 +148,24 @@ fn libzmq_to_ferro(z: &zmq::Socket, ferro: &mut Socket) {
     }
     for m in &msgs {
         let got = recv(ferro, &describe(m));
-        assert_same_frames(&frames(&got), m, &format!("libzmq -> ferrozmq {}", describe(m)));
+        assert_same_frames(
+            &frames(&got),
+            m,
+            &format!("libzmq -> ferrozmq {}", describe(m)),
+        );
     }
     for k in 0..200 {
-        zsend(z, &[k.to_string().into_bytes(), b"x".to_vec()], "a numbered message");
+        zsend(
+            z,
+            &[k.to_string().into_bytes(), b"x".to_vec()],
+            "a numbered message",
+        );
     }
     for k in 0..200 {
-        assert_eq!(strings(&recv(ferro, "a numbered message")), vec![k.to_string(), "x".into()]);
+        assert_eq!(
+            strings(&recv(ferro, "a numbered message")),
+            vec![k.to_string(), "x".into()]
+        );
     }
 }
 
@@ -160,7 +202,10 @@ fn pair_both_ways(t: Transport, b: Binder) {
     // Ping-pong.
     for k in 0..50 {
         send(&mut fpair, format!("ping {k}"), "a ping");
-        assert_eq!(zrecv(&zpair, "a ping"), vec![format!("ping {k}").into_bytes()]);
+        assert_eq!(
+            zrecv(&zpair, "a ping"),
+            vec![format!("ping {k}").into_bytes()]
+        );
         zsend(&zpair, &[format!("pong {k}").into_bytes()], "a pong");
         assert_eq!(text(&recv(&mut fpair, "a pong")), format!("pong {k}"));
     }
@@ -180,12 +225,19 @@ fn mixed_pushes_and_pulls_tcp() {
     }
     for (i, z) in zpushes.iter().enumerate() {
         for k in 0..10 {
-            zsend(z, &[i.to_string().into_bytes(), k.to_string().into_bytes()], "a message");
+            zsend(
+                z,
+                &[i.to_string().into_bytes(), k.to_string().into_bytes()],
+                "a message",
+            );
         }
     }
     let mut next = [0usize; 3];
     for _ in 0..30 {
-        let m = strings(&recv(&mut fpull, &format!("a message from a libzmq PUSH ({next:?} so far)")));
+        let m = strings(&recv(
+            &mut fpull,
+            &format!("a message from a libzmq PUSH ({next:?} so far)"),
+        ));
         let i: usize = m[0].parse().unwrap();
         assert_eq!(m[1], next[i].to_string(), "stream {i} out of order");
         next[i] += 1;
@@ -234,8 +286,14 @@ fn raw_peer(ep: &str, socket_type: &str, body: &[u8]) -> std::net::TcpStream {
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
     s.write_all(&raw_greeting()).unwrap();
     let mut greeting = [0u8; 64];
-    s.read_exact(&mut greeting).expect("ferrozmq's 64-byte greeting");
-    assert_eq!((greeting[0], greeting[9]), (0xFF, 0x7F), "ZMTP signature: {:?}", &greeting[..10]);
+    s.read_exact(&mut greeting)
+        .expect("ferrozmq's 64-byte greeting");
+    assert_eq!(
+        (greeting[0], greeting[9]),
+        (0xFF, 0x7F),
+        "ZMTP signature: {:?}",
+        &greeting[..10]
+    );
     assert_eq!(greeting[10], 3, "ZMTP major version");
     assert_eq!(&greeting[12..16], b"NULL", "mechanism");
     let mut out = raw_ready(socket_type);
@@ -251,7 +309,10 @@ fn raw_zmtp_push_peer_is_accepted() {
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let ep = bind_fresh(&mut pull, Transport::Tcp);
     let _raw = raw_peer(&ep, "PUSH", b"raw-ok");
-    assert_eq!(text(&recv(&mut pull, "the raw PUSH peer's message")), "raw-ok");
+    assert_eq!(
+        text(&recv(&mut pull, "the raw PUSH peer's message")),
+        "raw-ok"
+    );
 }
 
 #[test]
@@ -266,7 +327,10 @@ fn raw_zmtp_peer_with_incompatible_type_is_refused() {
     match raw.read_to_end(&mut buf) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        Err(e) => panic!("ferrozmq did not close the connection of an incompatible peer: {e} (read {} bytes)", buf.len()),
+        Err(e) => panic!(
+            "ferrozmq did not close the connection of an incompatible peer: {e} (read {} bytes)",
+            buf.len()
+        ),
     }
     assert_nothing(&mut pull, "a PAIR peer's message must not reach a PULL");
     // The PULL still works for a compatible libzmq peer.

@@ -9,7 +9,8 @@ fn pair_sockets(ctx: &Context, t: Transport) -> (Socket, Socket) {
     let mut a = ctx.socket(SocketType::Pair).expect("PAIR socket");
     let mut b = ctx.socket(SocketType::Pair).expect("PAIR socket");
     let ep = bind_fresh(&mut a, t);
-    b.connect(&ep).unwrap_or_else(|e| panic!("connect({ep}): {e:?}"));
+    b.connect(&ep)
+        .unwrap_or_else(|e| panic!("connect({ep}): {e:?}"));
     (a, b)
 }
 
@@ -22,19 +23,36 @@ fn both_directions(t: Transport) {
     send(&mut connecter, "ping", "ping");
     assert_eq!(text(&recv(&mut binder, "ping")), "ping");
     send(&mut binder, Message::multipart(["pong", "", "2"]), "pong");
-    assert_eq!(strings(&recv(&mut connecter, "pong")), vec!["pong", "", "2"]);
+    assert_eq!(
+        strings(&recv(&mut connecter, "pong")),
+        vec!["pong", "", "2"]
+    );
     // Both directions at once.
     for k in 0..100 {
         send(&mut binder, format!("b{k}"), "a message from the binder");
-        send(&mut connecter, format!("c{k}"), "a message from the connecter");
+        send(
+            &mut connecter,
+            format!("c{k}"),
+            "a message from the connecter",
+        );
     }
     for k in 0..100 {
-        assert_eq!(text(&recv(&mut connecter, "a message from the binder")), format!("b{k}"));
-        assert_eq!(text(&recv(&mut binder, "a message from the connecter")), format!("c{k}"));
+        assert_eq!(
+            text(&recv(&mut connecter, "a message from the binder")),
+            format!("b{k}")
+        );
+        assert_eq!(
+            text(&recv(&mut binder, "a message from the connecter")),
+            format!("c{k}")
+        );
     }
     let big = payload(1 << 20, 3);
     send(&mut binder, big.clone(), "1 MiB");
-    assert_same_frames(&frames(&recv(&mut connecter, "1 MiB")), &[big], "1 MiB frame");
+    assert_same_frames(
+        &frames(&recv(&mut connecter, "1 MiB")),
+        &[big],
+        "1 MiB frame",
+    );
     assert_nothing(&mut binder, "nothing else was sent to the binder");
     assert_nothing(&mut connecter, "nothing else was sent to the connecter");
 }
@@ -45,7 +63,10 @@ fn binder_speaks_first(t: Transport) {
     let ctx = Context::new();
     let (mut binder, mut connecter) = pair_sockets(&ctx, t);
     send(&mut binder, "first", "the binder's first message");
-    assert_eq!(text(&recv(&mut connecter, "the binder's first message")), "first");
+    assert_eq!(
+        text(&recv(&mut connecter, "the binder's first message")),
+        "first"
+    );
     send(&mut connecter, "reply", "the reply");
     assert_eq!(text(&recv(&mut binder, "the reply")), "reply");
 }

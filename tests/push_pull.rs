@@ -94,7 +94,11 @@ fn messages_arrive_whole_and_in_order(t: Transport, b: Binder) {
         vec![b"last".to_vec()],
     ];
     for (i, m) in sent.iter().enumerate() {
-        send(&mut push, Message::multipart(m.clone()), &format!("message {i}"));
+        send(
+            &mut push,
+            Message::multipart(m.clone()),
+            &format!("message {i}"),
+        );
     }
     for (i, want) in sent.iter().enumerate() {
         let got = recv(&mut pull, &format!("message {i}"));
@@ -108,7 +112,11 @@ fn empty_frame_message(t: Transport, b: Binder) {
     let ctx = Context::new();
     let (mut push, mut pull) = pair(&ctx, t, b);
     send(&mut push, "", "a message of one empty frame");
-    send(&mut push, Message::multipart([&b""[..], b""]), "two empty frames");
+    send(
+        &mut push,
+        Message::multipart([&b""[..], b""]),
+        "two empty frames",
+    );
     send(&mut push, "after", "the message after the empty ones");
     let m = recv(&mut pull, "the empty message");
     assert_eq!(frames(&m), vec![Vec::<u8>::new()], "one empty frame");
@@ -154,8 +162,16 @@ fn large_message_8mib(t: Transport, b: Binder) {
     let (mut push, mut pull) = pair(&ctx, t, b);
     let big = payload(8 << 20, 7);
     let want = vec![b"header".to_vec(), big.clone(), b"trailer".to_vec()];
-    send(&mut push, Message::multipart(want.clone()), "the 8 MiB message");
-    send(&mut push, Message::from(big.clone()), "the 8 MiB single frame");
+    send(
+        &mut push,
+        Message::multipart(want.clone()),
+        "the 8 MiB message",
+    );
+    send(
+        &mut push,
+        Message::from(big.clone()),
+        "the 8 MiB single frame",
+    );
     let got = recv(&mut pull, "the 8 MiB message");
     assert_same_frames(&frames(&got), &want, "8 MiB multipart");
     let got = recv(&mut pull, "the 8 MiB single frame");
@@ -222,9 +238,16 @@ fn push_round_robins_evenly_over_three_pulls(t: Transport, b: Binder) {
         got[i].push(k);
     }
     let counts: Vec<usize> = got.iter().map(Vec::len).collect();
-    assert_eq!(counts, vec![100, 100, 100], "round robin over 3 connected PULLs must be exact (probes per PULL: {probed:?})");
+    assert_eq!(
+        counts,
+        vec![100, 100, 100],
+        "round robin over 3 connected PULLs must be exact (probes per PULL: {probed:?})"
+    );
     for (i, ks) in got.iter().enumerate() {
-        assert!(ks.windows(2).all(|w| w[1] == w[0] + 3), "PULL {i} should get every third message in order, got {ks:?}");
+        assert!(
+            ks.windows(2).all(|w| w[1] == w[0] + 3),
+            "PULL {i} should get every third message in order, got {ks:?}"
+        );
     }
     // No extras are possible: probes were confirmed one by one and exactly N data were sent.
 }
@@ -234,7 +257,10 @@ fn pull_fair_queues_two_pushes(t: Transport, b: Binder) {
     let ctx = Context::new();
     let mut pull = socket(&ctx, SocketType::Pull);
     pull.set_rcvhwm(4).unwrap();
-    let mut pushes = [socket(&ctx, SocketType::Push), socket(&ctx, SocketType::Push)];
+    let mut pushes = [
+        socket(&ctx, SocketType::Push),
+        socket(&ctx, SocketType::Push),
+    ];
     match b {
         Binder::Pull => {
             let ep = bind_fresh(&mut pull, t);
@@ -254,7 +280,10 @@ fn pull_fair_queues_two_pushes(t: Transport, b: Binder) {
     for (p, n) in pushes.iter_mut().zip(names) {
         send(p, format!("{n}-probe"), "a probe");
     }
-    let mut probes = vec![text(&recv(&mut pull, "probe 1")), text(&recv(&mut pull, "probe 2"))];
+    let mut probes = vec![
+        text(&recv(&mut pull, "probe 1")),
+        text(&recv(&mut pull, "probe 2")),
+    ];
     probes.sort();
     assert_eq!(probes, vec!["A-probe", "B-probe"]);
     // Queue both streams completely before reading anything. The messages carry 1 KiB so
@@ -264,24 +293,50 @@ fn pull_fair_queues_two_pushes(t: Transport, b: Binder) {
     let pad = "p".repeat(1024);
     for k in 0..N {
         for (p, n) in pushes.iter_mut().zip(names) {
-            send(p, Message::multipart([n.to_string(), k.to_string(), pad.clone()]), "a stream message");
+            send(
+                p,
+                Message::multipart([n.to_string(), k.to_string(), pad.clone()]),
+                "a stream message",
+            );
         }
     }
     let mut next = [0usize; 2];
     let mut order = Vec::with_capacity(2 * N);
     for i in 0..2 * N {
-        let m = recv(&mut pull, &format!("message {i} of {} (next expected per stream: {next:?})", 2 * N));
+        let m = recv(
+            &mut pull,
+            &format!(
+                "message {i} of {} (next expected per stream: {next:?})",
+                2 * N
+            ),
+        );
         let s = strings(&m);
-        assert_eq!(s.len(), 3, "multipart message arrived mangled: {:?}", &s[..2.min(s.len())]);
+        assert_eq!(
+            s.len(),
+            3,
+            "multipart message arrived mangled: {:?}",
+            &s[..2.min(s.len())]
+        );
         assert_eq!(s[2].len(), 1024, "padding frame mangled");
-        let src = names.iter().position(|n| *n == s[0]).unwrap_or_else(|| panic!("unknown source {s:?}"));
-        assert_eq!(s[1], next[src].to_string(), "stream {} out of order", names[src]);
+        let src = names
+            .iter()
+            .position(|n| *n == s[0])
+            .unwrap_or_else(|| panic!("unknown source {s:?}"));
+        assert_eq!(
+            s[1],
+            next[src].to_string(),
+            "stream {} out of order",
+            names[src]
+        );
         next[src] += 1;
         order.push(src);
     }
     assert_eq!(next, [N, N]);
     let switches = order.windows(2).filter(|w| w[0] != w[1]).count();
-    let first_b = order.iter().position(|&s| s != order[0]).unwrap_or(order.len());
+    let first_b = order
+        .iter()
+        .position(|&s| s != order[0])
+        .unwrap_or(order.len());
     assert!(
         switches >= 2,
         "the two streams were not interleaved ({switches} switches; the first {first_b} messages all came from {})",
@@ -311,23 +366,36 @@ fn linger_delivers_queued_after_drop(t: Transport, b: Binder) {
     // For ipc/tcp the PUSH lives in its own context, and terminating that context must
     // wait (linger is infinite by default) until the queued messages are out.
     let pull_ctx = Context::new();
-    let push_ctx = if t == Transport::Inproc { pull_ctx.clone() } else { Context::new() };
+    let push_ctx = if t == Transport::Inproc {
+        pull_ctx.clone()
+    } else {
+        Context::new()
+    };
     let mut push = socket(&push_ctx, SocketType::Push);
     let mut pull = socket(&pull_ctx, SocketType::Pull);
     assert_eq!(push.linger(), None, "default linger is infinite");
     connect_pair(&mut push, &mut pull, t, b);
     const N: usize = 100;
     for k in 0..N {
-        send(&mut push, Message::multipart([format!("{k}"), "x".repeat(1000)]), "a message");
+        send(
+            &mut push,
+            Message::multipart([format!("{k}"), "x".repeat(1000)]),
+            "a message",
+        );
     }
     drop(push);
     if t != Transport::Inproc {
-        within(TIMEOUT, "ctx.term() of the PUSH's context (linger infinite)", move || {
-            push_ctx.term()
-        });
+        within(
+            TIMEOUT,
+            "ctx.term() of the PUSH's context (linger infinite)",
+            move || push_ctx.term(),
+        );
     }
     for k in 0..N {
-        let m = recv(&mut pull, &format!("message {k} of {N} after the PUSH was dropped"));
+        let m = recv(
+            &mut pull,
+            &format!("message {k} of {N} after the PUSH was dropped"),
+        );
         assert_eq!(strings(&m)[0], k.to_string());
     }
     assert_nothing(&mut pull, "exactly N were sent");
@@ -344,7 +412,10 @@ fn linger_drop_then_immediate_term_same_context_tcp() {
     }
     drop(push);
     for k in 0..100 {
-        assert_eq!(text(&recv(&mut pull, "a message sent before the drop")), k.to_string());
+        assert_eq!(
+            text(&recv(&mut pull, "a message sent before the drop")),
+            k.to_string()
+        );
     }
 }
 
@@ -354,10 +425,22 @@ fn try_send_without_peer_would_block_and_returns_message() {
     let ctx = Context::new();
     let mut push = socket(&ctx, SocketType::Push);
     let err = push.try_send(Message::multipart(["a", "b"])).unwrap_err();
-    assert!(matches!(err.error, Error::WouldBlock), "got {:?}", err.error);
-    assert_eq!(strings(&err.message), vec!["a", "b"], "the unsent message comes back whole");
+    assert!(
+        matches!(err.error, Error::WouldBlock),
+        "got {:?}",
+        err.error
+    );
+    assert_eq!(
+        strings(&err.message),
+        vec!["a", "b"],
+        "the unsent message comes back whole"
+    );
     let err = push.try_send("single").unwrap_err();
-    assert!(matches!(err.error, Error::WouldBlock), "got {:?}", err.error);
+    assert!(
+        matches!(err.error, Error::WouldBlock),
+        "got {:?}",
+        err.error
+    );
     assert_eq!(strings(&err.into_message()), vec!["single"]);
 }
 
@@ -367,11 +450,21 @@ fn push_without_peer_would_block_on_bound_endpoint(t: Transport) {
     let mut push = socket(&ctx, SocketType::Push);
     bind_fresh(&mut push, t);
     let err = push.try_send("x").unwrap_err();
-    assert!(matches!(err.error, Error::WouldBlock), "got {:?}", err.error);
+    assert!(
+        matches!(err.error, Error::WouldBlock),
+        "got {:?}",
+        err.error
+    );
     let start = Instant::now();
-    let err = push.send_timeout("y", Duration::from_millis(100)).unwrap_err();
+    let err = push
+        .send_timeout("y", Duration::from_millis(100))
+        .unwrap_err();
     assert!(matches!(err.error, Error::Timeout), "got {:?}", err.error);
-    assert!(start.elapsed() >= Duration::from_millis(100), "returned early: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "returned early: {:?}",
+        start.elapsed()
+    );
     assert_eq!(strings(&err.message), vec!["y"]);
 }
 
@@ -381,10 +474,15 @@ fn send_timeout_without_peer_times_out() {
     let ctx = Context::new();
     let mut push = socket(&ctx, SocketType::Push);
     let start = Instant::now();
-    let err = push.send_timeout("x", Duration::from_millis(100)).unwrap_err();
+    let err = push
+        .send_timeout("x", Duration::from_millis(100))
+        .unwrap_err();
     let took = start.elapsed();
     assert!(matches!(err.error, Error::Timeout), "got {:?}", err.error);
-    assert!(took >= Duration::from_millis(100), "returned after {took:?}, before the timeout");
+    assert!(
+        took >= Duration::from_millis(100),
+        "returned after {took:?}, before the timeout"
+    );
     assert!(took < TIMEOUT, "took {took:?}");
     assert_eq!(strings(&err.message), vec!["x"]);
     // The sndtimeo option applies to plain send().
@@ -399,7 +497,10 @@ fn send_timeout_without_peer_times_out() {
         s.try_send("z")?;
         Ok(())
     }
-    assert!(matches!(via_question_mark(&mut push), Err(Error::WouldBlock)));
+    assert!(matches!(
+        via_question_mark(&mut push),
+        Err(Error::WouldBlock)
+    ));
 }
 
 #[test]
@@ -413,7 +514,11 @@ fn try_recv_empty_would_block_and_recv_timeout_times_out() {
     let start = Instant::now();
     let r = pull.recv_timeout(Duration::from_millis(100));
     assert!(matches!(r, Err(Error::Timeout)), "got {r:?}");
-    assert!(start.elapsed() >= Duration::from_millis(100), "returned early: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "returned early: {:?}",
+        start.elapsed()
+    );
     pull.set_rcvtimeo(Some(Duration::from_millis(50))).unwrap();
     assert_eq!(pull.rcvtimeo(), Some(Duration::from_millis(50)));
     let start = Instant::now();
@@ -430,14 +535,30 @@ fn send_on_pull_and_recv_on_push_are_not_supported() {
     let mut pull = socket(&ctx, SocketType::Pull);
     assert_eq!(push.socket_type(), SocketType::Push);
     assert_eq!(pull.socket_type(), SocketType::Pull);
-    for r in [push.recv_timeout(Duration::from_millis(10)), push.try_recv()] {
-        assert!(matches!(r, Err(Error::NotSupported { .. })), "recv on PUSH: {r:?}");
+    for r in [
+        push.recv_timeout(Duration::from_millis(10)),
+        push.try_recv(),
+    ] {
+        assert!(
+            matches!(r, Err(Error::NotSupported { .. })),
+            "recv on PUSH: {r:?}"
+        );
     }
     let e = pull.try_send("x").unwrap_err();
-    assert!(matches!(e.error, Error::NotSupported { .. }), "try_send on PULL: {:?}", e.error);
+    assert!(
+        matches!(e.error, Error::NotSupported { .. }),
+        "try_send on PULL: {:?}",
+        e.error
+    );
     assert_eq!(strings(&e.message), vec!["x"]);
-    let e = pull.send_timeout("y", Duration::from_millis(10)).unwrap_err();
-    assert!(matches!(e.error, Error::NotSupported { .. }), "send on PULL: {:?}", e.error);
+    let e = pull
+        .send_timeout("y", Duration::from_millis(10))
+        .unwrap_err();
+    assert!(
+        matches!(e.error, Error::NotSupported { .. }),
+        "send on PULL: {:?}",
+        e.error
+    );
 }
 
 #[test]
@@ -478,16 +599,29 @@ fn sndhwm_limits_connect_side_queue(t: Transport) {
         }
         assert!(queued <= 10_000, "try_send never reported a full queue");
     };
-    assert!(matches!(err.error, Error::WouldBlock), "got {:?}", err.error);
-    assert_eq!(queued, 10, "a connect-side pipe holds exactly sndhwm messages before the peer exists");
+    assert!(
+        matches!(err.error, Error::WouldBlock),
+        "got {:?}",
+        err.error
+    );
+    assert_eq!(
+        queued, 10,
+        "a connect-side pipe holds exactly sndhwm messages before the peer exists"
+    );
     let mut pull = socket(&ctx, SocketType::Pull);
     bind_retry(&mut pull, &ep);
     for k in 0..queued {
-        assert_eq!(text(&recv(&mut pull, &format!("queued message {k}"))), k.to_string());
+        assert_eq!(
+            text(&recv(&mut pull, &format!("queued message {k}"))),
+            k.to_string()
+        );
     }
     // The queue drained, so the PUSH can send again.
     send(&mut push, "after", "a message after the queue drained");
-    assert_eq!(text(&recv(&mut pull, "the message after the queue drained")), "after");
+    assert_eq!(
+        text(&recv(&mut pull, "the message after the queue drained")),
+        "after"
+    );
 }
 
 #[test]
@@ -514,7 +648,10 @@ fn inproc_connect_before_bind() {
     let mut pull = socket(&ctx, SocketType::Pull);
     pull.bind(&ep).unwrap();
     for k in 0..5 {
-        assert_eq!(text(&recv(&mut pull, "a message sent before the bind")), k.to_string());
+        assert_eq!(
+            text(&recv(&mut pull, "a message sent before the bind")),
+            k.to_string()
+        );
     }
     // PULL connects first; PUSH binds later.
     let ep2 = Transport::Inproc.fresh_endpoint();
@@ -523,7 +660,10 @@ fn inproc_connect_before_bind() {
     let mut push2 = socket(&ctx, SocketType::Push);
     push2.bind(&ep2).unwrap();
     send(&mut push2, "late bind", "a message after a late bind");
-    assert_eq!(text(&recv(&mut pull2, "a message after a late bind")), "late bind");
+    assert_eq!(
+        text(&recv(&mut pull2, "a message after a late bind")),
+        "late bind"
+    );
 }
 
 fn unbind_stops_accepting_new_connections(t: Transport) {
@@ -535,7 +675,8 @@ fn unbind_stops_accepting_new_connections(t: Transport) {
     push1.connect(&ep).unwrap();
     send(&mut push1, "before", "a message before unbind");
     assert_eq!(text(&recv(&mut pull, "a message before unbind")), "before");
-    pull.unbind(&ep).unwrap_or_else(|e| panic!("unbind({ep}) failed: {e:?}"));
+    pull.unbind(&ep)
+        .unwrap_or_else(|e| panic!("unbind({ep}) failed: {e:?}"));
     assert!(
         matches!(pull.unbind(&ep), Err(Error::EndpointNotFound(_))),
         "unbinding twice must report EndpointNotFound"
@@ -545,13 +686,19 @@ fn unbind_stops_accepting_new_connections(t: Transport) {
     push2.connect(&ep).unwrap();
     // The connect side queues even without a listener; nothing may reach the PULL.
     let _ = push2.try_send("after");
-    assert_nothing(&mut pull, "the endpoint was unbound before the second PUSH connected");
+    assert_nothing(
+        &mut pull,
+        "the endpoint was unbound before the second PUSH connected",
+    );
 }
 
 fn disconnect_stops_sending_to_that_peer(t: Transport) {
     init();
     let ctx = Context::new();
-    let mut pulls = vec![socket(&ctx, SocketType::Pull), socket(&ctx, SocketType::Pull)];
+    let mut pulls = vec![
+        socket(&ctx, SocketType::Pull),
+        socket(&ctx, SocketType::Pull),
+    ];
     let eps: Vec<String> = pulls.iter_mut().map(|p| bind_fresh(p, t)).collect();
     let mut push = socket(&ctx, SocketType::Push);
     for ep in &eps {
@@ -563,15 +710,23 @@ fn disconnect_stops_sending_to_that_peer(t: Transport) {
     for (i, p) in pulls.iter_mut().enumerate() {
         assert_eq!(text(&recv(p, &format!("the probe on PULL {i}"))), "probe");
     }
-    push.disconnect(&eps[0]).unwrap_or_else(|e| panic!("disconnect({}) failed: {e:?}", eps[0]));
-    assert!(matches!(push.disconnect(&eps[0]), Err(Error::EndpointNotFound(_))));
+    push.disconnect(&eps[0])
+        .unwrap_or_else(|e| panic!("disconnect({}) failed: {e:?}", eps[0]));
+    assert!(matches!(
+        push.disconnect(&eps[0]),
+        Err(Error::EndpointNotFound(_))
+    ));
     for k in 0..10 {
         send(&mut push, format!("{k}"), "a message after disconnect");
     }
     // Collect what arrives where, then judge (a better report than stopping at the first).
     let mut on_kept = Vec::new();
     while on_kept.len() < 10 {
-        match pulls[1].recv_timeout(if on_kept.is_empty() { TIMEOUT } else { QUIET * 4 }) {
+        match pulls[1].recv_timeout(if on_kept.is_empty() {
+            TIMEOUT
+        } else {
+            QUIET * 4
+        }) {
             Ok(m) => on_kept.push(text(&m)),
             Err(Error::Timeout) => break,
             Err(e) => panic!("recv: {e:?}"),
@@ -587,7 +742,10 @@ fn disconnect_stops_sending_to_that_peer(t: Transport) {
         "every message sent after disconnect() returned must go to the remaining peer \
          (the disconnected peer got {on_dropped:?})"
     );
-    assert!(on_dropped.is_empty(), "the disconnected peer still got {on_dropped:?}");
+    assert!(
+        on_dropped.is_empty(),
+        "the disconnected peer still got {on_dropped:?}"
+    );
 }
 
 #[test]
@@ -595,10 +753,19 @@ fn unknown_endpoints_are_not_found() {
     init();
     let ctx = Context::new();
     let mut s = socket(&ctx, SocketType::Pull);
-    assert!(matches!(s.unbind("tcp://127.0.0.1:5555"), Err(Error::EndpointNotFound(_))));
-    assert!(matches!(s.disconnect("tcp://127.0.0.1:5555"), Err(Error::EndpointNotFound(_))));
+    assert!(matches!(
+        s.unbind("tcp://127.0.0.1:5555"),
+        Err(Error::EndpointNotFound(_))
+    ));
+    assert!(matches!(
+        s.disconnect("tcp://127.0.0.1:5555"),
+        Err(Error::EndpointNotFound(_))
+    ));
     s.connect("inproc://fzmq-never-bound").unwrap();
-    assert!(matches!(s.unbind("inproc://fzmq-other"), Err(Error::EndpointNotFound(_))));
+    assert!(matches!(
+        s.unbind("inproc://fzmq-other"),
+        Err(Error::EndpointNotFound(_))
+    ));
 }
 
 #[test]
@@ -606,7 +773,10 @@ fn several_endpoints_on_one_socket() {
     init();
     let ctx = Context::new();
     let mut pull = socket(&ctx, SocketType::Pull);
-    let bound: Vec<String> = Transport::ALL.iter().map(|&t| bind_fresh(&mut pull, t)).collect();
+    let bound: Vec<String> = Transport::ALL
+        .iter()
+        .map(|&t| bind_fresh(&mut pull, t))
+        .collect();
     // ...plus two PUSHes it connects to.
     let mut pushes: Vec<Socket> = Vec::new();
     for ep in &bound {
@@ -623,12 +793,19 @@ fn several_endpoints_on_one_socket() {
     const PER: usize = 5;
     for (i, p) in pushes.iter_mut().enumerate() {
         for k in 0..PER {
-            send(p, Message::multipart([i.to_string(), k.to_string()]), "a message");
+            send(
+                p,
+                Message::multipart([i.to_string(), k.to_string()]),
+                "a message",
+            );
         }
     }
     let mut next = vec![0usize; pushes.len()];
     for n in 0..PER * pushes.len() {
-        let m = strings(&recv(&mut pull, &format!("message {n} (per PUSH so far: {next:?})")));
+        let m = strings(&recv(
+            &mut pull,
+            &format!("message {n} (per PUSH so far: {next:?})"),
+        ));
         let i: usize = m[0].parse().unwrap();
         assert_eq!(m[1], next[i].to_string(), "stream {i} out of order");
         next[i] += 1;
@@ -652,7 +829,9 @@ fn term_unblocks_blocking_recv() {
     });
     let ctx2 = ctx.clone();
     within(TIMEOUT, "ctx.term()", move || ctx2.term());
-    let r = rx.recv_timeout(TIMEOUT).expect("the blocked recv did not return after term()");
+    let r = rx
+        .recv_timeout(TIMEOUT)
+        .expect("the blocked recv did not return after term()");
     assert_eq!(r, "Err(Terminated)");
     receiver.join().unwrap();
 }
@@ -688,8 +867,15 @@ fn calls_after_term_fail_with_terminated() {
     let ctx2 = ctx.clone();
     within(TIMEOUT, "ctx.term()", move || ctx2.term());
     let e = push.try_send("after").unwrap_err();
-    assert!(matches!(e.error, Error::Terminated), "send after term: {:?}", e.error);
+    assert!(
+        matches!(e.error, Error::Terminated),
+        "send after term: {:?}",
+        e.error
+    );
     assert_eq!(strings(&e.message), vec!["after"]);
     let r = pull.recv_timeout(Duration::from_millis(10));
-    assert!(matches!(r, Err(Error::Terminated)), "recv after term: {r:?}");
+    assert!(
+        matches!(r, Err(Error::Terminated)),
+        "recv after term: {r:?}"
+    );
 }

@@ -66,27 +66,42 @@ fn push_reconnects_after_pull_restarts_on_same_port() {
     let ep = bind_fresh(&mut pull1, Transport::Tcp);
     push.connect(&ep).unwrap();
     send(&mut push, "before", "the message before the restart");
-    assert_eq!(text(&recv(&mut pull1, "the message before the restart")), "before");
+    assert_eq!(
+        text(&recv(&mut pull1, "the message before the restart")),
+        "before"
+    );
 
     // The PULL goes away completely (its context joins its I/O thread: the fds are closed).
     drop(pull1);
-    within(TIMEOUT, "term() of the first PULL's context", move || pull_ctx.term());
+    within(TIMEOUT, "term() of the first PULL's context", move || {
+        pull_ctx.term()
+    });
     wait_for_reconnect_attempt(port_of(&ep));
 
     // Meanwhile the PUSH queues (its connect-side pipe outlives the connection).
     const N: usize = 50;
     for k in 0..N {
-        send(&mut push, format!("{k}"), &format!("message {k} while the PULL is down"));
+        send(
+            &mut push,
+            format!("{k}"),
+            &format!("message {k} while the PULL is down"),
+        );
     }
 
     let mut pull2 = ctx.socket(SocketType::Pull).unwrap();
     bind_retry(&mut pull2, &ep);
     for k in 0..N {
-        let m = recv(&mut pull2, &format!("message {k} of {N} queued while the PULL was down"));
+        let m = recv(
+            &mut pull2,
+            &format!("message {k} of {N} queued while the PULL was down"),
+        );
         assert_eq!(text(&m), k.to_string());
     }
     send(&mut push, "after", "a message after the reconnect");
-    assert_eq!(text(&recv(&mut pull2, "a message after the reconnect")), "after");
+    assert_eq!(
+        text(&recv(&mut pull2, "a message after the reconnect")),
+        "after"
+    );
 }
 
 #[test]
@@ -99,9 +114,14 @@ fn push_reconnects_after_pull_restarts_ipc() {
     let ep = bind_fresh(&mut pull1, Transport::Ipc);
     push.connect(&ep).unwrap();
     send(&mut push, "before", "the message before the restart");
-    assert_eq!(text(&recv(&mut pull1, "the message before the restart")), "before");
+    assert_eq!(
+        text(&recv(&mut pull1, "the message before the restart")),
+        "before"
+    );
     drop(pull1);
-    within(TIMEOUT, "term() of the first PULL's context", move || pull_ctx.term());
+    within(TIMEOUT, "term() of the first PULL's context", move || {
+        pull_ctx.term()
+    });
 
     // No reconnect barrier over ipc: messages sent before the PUSH noticed the loss may
     // vanish with the dead link, but from the first one the new PULL gets, none may.
@@ -123,8 +143,15 @@ fn push_reconnects_after_pull_restarts_ipc() {
     }
     // One connect-side pipe: everything sent after `first` follows it on the new link.
     for want in first + 1..k + 20 {
-        let got = text(&recv(&mut pull2, &format!("message {want} (the first over the new link was {first})")));
-        assert_eq!(got, want.to_string(), "lost or reordered after the reconnect");
+        let got = text(&recv(
+            &mut pull2,
+            &format!("message {want} (the first over the new link was {first})"),
+        ));
+        assert_eq!(
+            got,
+            want.to_string(),
+            "lost or reordered after the reconnect"
+        );
     }
     assert_nothing(&mut pull2, "everything was received");
 }
@@ -139,9 +166,14 @@ fn bind_side_serves_new_peer_after_old_one_left() {
     let mut pull1 = old_ctx.socket(SocketType::Pull).unwrap();
     pull1.connect(&ep).unwrap();
     send(&mut push, "old", "the message to the first PULL");
-    assert_eq!(text(&recv(&mut pull1, "the message to the first PULL")), "old");
+    assert_eq!(
+        text(&recv(&mut pull1, "the message to the first PULL")),
+        "old"
+    );
     drop(pull1);
-    within(TIMEOUT, "term() of the first PULL's context", move || old_ctx.term());
+    within(TIMEOUT, "term() of the first PULL's context", move || {
+        old_ctx.term()
+    });
 
     let mut pull2 = ctx.socket(SocketType::Pull).unwrap();
     pull2.connect(&ep).unwrap();
@@ -184,13 +216,28 @@ fn connect_before_peer_exists(t: Transport) {
     push.connect(&ep).unwrap();
     const N: usize = 20;
     for k in 0..N {
-        send(&mut push, format!("{k}"), "a message before the peer exists");
+        send(
+            &mut push,
+            format!("{k}"),
+            "a message before the peer exists",
+        );
     }
     let pull_ctx = Context::new();
-    let mut pull = if t == Transport::Inproc { ctx.socket(SocketType::Pull) } else { pull_ctx.socket(SocketType::Pull) }.unwrap();
+    let mut pull = if t == Transport::Inproc {
+        ctx.socket(SocketType::Pull)
+    } else {
+        pull_ctx.socket(SocketType::Pull)
+    }
+    .unwrap();
     bind_retry(&mut pull, &ep);
     for k in 0..N {
-        assert_eq!(text(&recv(&mut pull, &format!("message {k} sent before the peer existed"))), k.to_string());
+        assert_eq!(
+            text(&recv(
+                &mut pull,
+                &format!("message {k} sent before the peer existed")
+            )),
+            k.to_string()
+        );
     }
 }
 

@@ -76,7 +76,9 @@ pub fn bind_fresh(s: &mut Socket, t: Transport) -> String {
                 .last_endpoint()
                 .unwrap_or_else(|| panic!("last_endpoint() is None after bind({ep})"));
             assert!(
-                last.starts_with("tcp://127.0.0.1:") && !last.ends_with(":*") && !last.ends_with(":0"),
+                last.starts_with("tcp://127.0.0.1:")
+                    && !last.ends_with(":*")
+                    && !last.ends_with(":0"),
                 "last_endpoint() after bind({ep}) should report the resolved port, got {last}"
             );
             last
@@ -140,7 +142,12 @@ pub fn strings(m: &Message) -> Vec<String> {
 /// A single-frame message as a string; panics if it has more frames.
 #[track_caller]
 pub fn text(m: &Message) -> String {
-    assert_eq!(m.len(), 1, "expected a one-frame message, got {:?}", frames(m));
+    assert_eq!(
+        m.len(),
+        1,
+        "expected a one-frame message, got {:?}",
+        frames(m)
+    );
     String::from_utf8_lossy(&m[0]).into_owned()
 }
 
