@@ -141,6 +141,15 @@ impl RoutingTable {
         }
     }
 
+    /// Writes `msg` to pipe `id`, if it is routable (a probe on a re-established link).
+    pub(crate) fn send_to_pipe(&mut self, id: PipeId, msg: Message) -> Result<(), RouteError> {
+        let routing_id = match self.by_pipe.get(&id) {
+            Some(rid) if self.by_id.get(rid).is_some_and(|w| w.id() == id) => rid.clone(),
+            _ => return Err(RouteError::Unknown(msg)),
+        };
+        self.send(&routing_id, msg)
+    }
+
     /// How many peers are routable.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -279,7 +288,7 @@ mod tests {
     #[test]
     fn unroute_if_closed_keeps_live_pipes_and_names() {
         let mut t = RoutingTable::with_seed(0);
-        let (w1, _r1) = new_pipe(1, 0);
+        let (w1, mut r1) = new_pipe(1, 0);
         let (w2, r2) = new_pipe(2, 0);
         t.add(Bytes::from_static(b"A"), w1, false);
         t.add(Bytes::from_static(b"B"), w2, false);
@@ -288,6 +297,12 @@ mod tests {
         t.unroute_if_closed(2);
         assert_eq!(t.len(), 1);
         assert_eq!(t.routing_id(2).map(|b| &b[..]), Some(&b"B"[..]));
+        assert_eq!(
+            t.send_to_pipe(2, Message::from("m")),
+            Err(RouteError::Unknown(Message::from("m")))
+        );
+        t.send_to_pipe(1, Message::from("probe")).unwrap();
+        assert_eq!(r1.try_read().unwrap(), Message::from("probe"));
         assert!(t.remove_pipe(1).is_some());
         assert!(t.remove_pipe(1).is_none());
     }

@@ -56,6 +56,18 @@ impl Pattern for Router {
         self.table.unroute_if_closed(id);
     }
 
+    fn reconnected(&mut self, id: PipeId) {
+        // The peer may be a new process: it hears the probe again.
+        if self.probe_router
+            && self
+                .table
+                .send_to_pipe(id, Message::from(Bytes::new()))
+                .is_err()
+        {
+            log::debug!("probe_router: link {id} cannot take the probe");
+        }
+    }
+
     fn send(&mut self, mut msg: Message) -> Result<(), SendError> {
         if msg.len() < 2 {
             log::debug!("ROUTER: dropping a message with no frame after the routing id");
@@ -203,6 +215,8 @@ mod tests {
         let mut r = Router::default();
         opt(&mut r, TypeOption::ProbeRouter(true));
         let mut a = peer(&mut r, b"A", 0);
+        assert_eq!(a.reader.try_read().unwrap(), Message::from(Bytes::new()));
+        r.reconnected(a.id());
         assert_eq!(a.reader.try_read().unwrap(), Message::from(Bytes::new()));
         assert!(r
             .set_option(TypeOption::ReqCorrelate(true), SocketType::Router)
