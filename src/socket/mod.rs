@@ -9,10 +9,14 @@
 //! - Closing hands the socket's sessions to their I/O thread, which keeps sending what is
 //!   queued for up to the linger; `close` itself never blocks.
 
+mod dealer;
 mod pair;
 mod pattern;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
 
 use crate::context::Context;
 use crate::endpoint::Endpoint;
@@ -137,6 +141,10 @@ impl Socket {
             SocketType::Push => Box::<push::Push>::default(),
             SocketType::Pull => Box::<pull::Pull>::default(),
             SocketType::Pair => Box::<pair::Pair>::default(),
+            SocketType::Req => Box::<req::Req>::default(),
+            SocketType::Rep => Box::<rep::Rep>::default(),
+            SocketType::Dealer => Box::<dealer::Dealer>::default(),
+            SocketType::Router => Box::<router::Router>::default(),
             _ => {
                 return Err(not_supported(
                     "creating sockets (not implemented yet)",
