@@ -133,7 +133,7 @@ pub enum ProtocolError {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use ferrozmq::{Context, Error, SocketType};
 ///
 /// let ctx = Context::new();

@@ -229,12 +229,21 @@ impl PipeReader {
         !self.batch.is_empty() || self.refill().is_ok()
     }
 
-    /// `Ok` if a message is ready, else why not (without taking anything).
-    pub(crate) fn poll_state(&mut self) -> Result<(), ReadError> {
-        if self.batch.is_empty() {
-            self.refill()?;
+    /// `Ok` if a message is ready, else why not. Takes nothing, and does not move the
+    /// shared queue into the batch, so the writer's high-water mark stays where it was.
+    pub(crate) fn poll_state(&self) -> Result<(), ReadError> {
+        if !self.batch.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut state = self.shared.lock();
+        if !state.queue.is_empty() {
+            Ok(())
+        } else if state.writer_gone {
+            Err(ReadError::Closed)
+        } else {
+            state.reader_asleep = true;
+            Err(ReadError::Empty)
+        }
     }
 
     fn refill(&mut self) -> Result<(), ReadError> {

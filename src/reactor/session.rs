@@ -347,28 +347,22 @@ impl Session {
             if conn.rbuf.capacity() - conn.rbuf.len() < READ_CHUNK / 4 {
                 conn.rbuf.reserve(READ_CHUNK);
             }
-            let start = conn.rbuf.len();
-            let room = conn.rbuf.capacity() - start;
-            conn.rbuf.resize(start + room, 0);
-            let n = match conn.stream.read(&mut conn.rbuf[start..]) {
-                Ok(0) => {
-                    conn.rbuf.truncate(start);
-                    return Err("peer closed the connection".to_owned());
-                }
-                Ok(n) => n,
-                Err(e) => {
-                    conn.rbuf.truncate(start);
-                    match e.kind() {
-                        io::ErrorKind::WouldBlock => {
-                            conn.readable = false;
-                            return Ok(());
-                        }
-                        io::ErrorKind::Interrupted => continue,
-                        _ => return Err(format!("read failed: {e}")),
+            let room = conn.rbuf.capacity() - conn.rbuf.len();
+            match conn.stream.read_into(&mut conn.rbuf) {
+                Ok(0) => return Err("peer closed the connection".to_owned()),
+                // A short read emptied the kernel's queue; the next arrival raises a new
+                // edge, so skip the read that would only say WouldBlock.
+                Ok(n) if n < room => conn.readable = false,
+                Ok(_) => {}
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => {
+                        conn.readable = false;
+                        return Ok(());
                     }
-                }
-            };
-            conn.rbuf.truncate(start + n);
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Err(format!("read failed: {e}")),
+                },
+            }
             self.decode(cx)?;
         }
     }
@@ -492,9 +486,16 @@ impl Session {
             }
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];
             let n = conn.out.io_slices(&mut slices);
+            let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
             match conn.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => conn.out.advance(written),
+                Ok(written) => {
+                    conn.out.advance(written);
+                    if written < offered {
+                        // The kernel's buffer is full; wait for the writable edge.
+                        conn.writable = false;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     conn.writable = false;
                     return Ok(());

@@ -7,9 +7,11 @@
 
 mod fq;
 mod lb;
+mod table;
 
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
+pub(crate) use table::{RouteError, RoutingTable};
 
 /// Moves entry `from` to the end of the active prefix `[0, active)` and shrinks the prefix.
 fn deactivate<T>(items: &mut [T], active: &mut usize, from: usize) {

@@ -9,10 +9,14 @@
 //! - Closing hands the socket's sessions to their I/O thread, which keeps sending what is
 //!   queued for up to the linger; `close` itself never blocks.
 
+mod dealer;
 mod pair;
 mod pattern;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
 
 use crate::context::Context;
 use crate::endpoint::Endpoint;
@@ -62,8 +66,9 @@ static NEXT_ENDPOINT_KEY: AtomicU64 = AtomicU64::new(1);
 enum EndpointKind {
     /// A tcp or ipc listener on an I/O thread.
     Listening(u64),
-    /// A tcp or ipc connection (with reconnects) on an I/O thread.
-    Connecting(u64),
+    /// A tcp or ipc connection (with reconnects) on an I/O thread, and the link made for it
+    /// at connect time (none for a ROUTER, which links at each handshake).
+    Connecting(u64, Option<PipeId>),
     /// An inproc name this socket bound.
     InprocBound(String),
     /// An inproc link this socket connected.
@@ -136,6 +141,10 @@ impl Socket {
             SocketType::Push => Box::<push::Push>::default(),
             SocketType::Pull => Box::<pull::Pull>::default(),
             SocketType::Pair => Box::<pair::Pair>::default(),
+            SocketType::Req => Box::<req::Req>::default(),
+            SocketType::Rep => Box::<rep::Rep>::default(),
+            SocketType::Dealer => Box::<dealer::Dealer>::default(),
+            SocketType::Router => Box::<router::Router>::default(),
             _ => {
                 return Err(not_supported(
                     "creating sockets (not implemented yet)",
@@ -263,8 +272,8 @@ impl Socket {
         // A ROUTER can only address a peer once it knows its routing id, so its link is
         // made when the handshake completes; every other type gets its link now, so that
         // messages queue before the peer is there.
-        let pipe = if self.kind == SocketType::Router {
-            None
+        let (pipe, pipe_id) = if self.kind == SocketType::Router {
+            (None, None)
         } else {
             let (ours, theirs) = link(
                 Notifier::Socket(self.link.mailbox.clone()),
@@ -275,8 +284,9 @@ impl Socket {
             let peer = PeerMeta {
                 routing_id: connect_id.unwrap_or_default(),
             };
+            let id = ours.id();
             self.pattern.attach(ours, peer);
-            Some(theirs)
+            (Some(theirs), Some(id))
         };
         let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);
         reactor.send(IoCommand::Connect {
@@ -290,7 +300,7 @@ impl Socket {
         self.endpoints.push(EndpointRecord {
             given: endpoint.to_owned(),
             resolved: parsed.to_string(),
-            kind: EndpointKind::Connecting(key),
+            kind: EndpointKind::Connecting(key, pipe_id),
         });
         Ok(())
     }
@@ -318,7 +328,12 @@ impl Socket {
     pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
         let record = self.take_endpoint(endpoint, false)?;
         match record.kind {
-            EndpointKind::Connecting(key) => {
+            EndpointKind::Connecting(key, pipe) => {
+                // Stop using the link now, as libzmq does, so nothing more is sent into a
+                // pipe that is about to be discarded.
+                if let Some(pipe) = pipe {
+                    self.pattern.detach(pipe);
+                }
                 if let Some(reactor) = &self.reactor {
                     reactor.send(IoCommand::Disconnect {
                         socket: self.link.id,
@@ -342,7 +357,7 @@ impl Socket {
         let pos = self.endpoints.iter().rposition(|e| {
             let kind_ok = match e.kind {
                 EndpointKind::Listening(_) | EndpointKind::InprocBound(_) => bound,
-                EndpointKind::Connecting(_) | EndpointKind::InprocConnected(_) => !bound,
+                EndpointKind::Connecting(..) | EndpointKind::InprocConnected(_) => !bound,
             };
             kind_ok && (e.given == endpoint || e.resolved == endpoint)
         });

@@ -1,0 +1,34 @@
+//! Throughput sender with libzmq's `remote_thr` conventions:
+//! `remote_thr <connect-to> <message-size> <message-count>`.
+//!
+//! A PUSH socket connects and sends `message-count` messages of `message-size` bytes, then
+//! closes, waiting (linger) until all are delivered, as libzmq's tool does.
+
+use bytes::Bytes;
+use ferrozmq::{Context, SocketType};
+
+fn main() -> ferrozmq::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 4 {
+        eprintln!("usage: remote_thr <connect-to> <message-size> <message-count>");
+        std::process::exit(1);
+    }
+    let (connect_to, size, count) = (&args[1], parse(&args[2]), parse(&args[3]));
+    let ctx = Context::new();
+    let mut push = ctx.socket(SocketType::Push)?;
+    push.connect(connect_to)?;
+    let payload = Bytes::from(vec![0u8; size]);
+    for _ in 0..count {
+        push.send(payload.clone())?;
+    }
+    drop(push);
+    ctx.term();
+    Ok(())
+}
+
+fn parse(s: &str) -> usize {
+    s.parse().unwrap_or_else(|_| {
+        eprintln!("not a number: {s}");
+        std::process::exit(1)
+    })
+}

@@ -1,0 +1,230 @@
+//! Shared helpers for the integration tests: logging, fresh endpoints per transport,
+//! bounded waits and message comparison.
+//!
+//! Every blocking call in the suite goes through a timeout: nothing may hang, and nothing
+//! synchronises by sleeping.
+#![allow(dead_code)]
+
+use ferrozmq::{Error, Message, Socket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The bound on every wait for something that should happen (a message, a connection).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait when checking that something does *not* happen.
+pub const QUIET: Duration = Duration::from_millis(100);
+
+/// Initialises logging once per test binary (`RUST_LOG=debug cargo test` shows the library's logs).
+pub fn init() {
+    let _ = env_logger::builder().is_test(true).try_init();
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A number unique within this test process.
+pub fn unique() -> usize {
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A fresh name, unique across processes (pid) and tests (counter).
+pub fn unique_name(tag: &str) -> String {
+    format!("fzmq-{}-{}-{}", tag, std::process::id(), unique())
+}
+
+/// A fresh ipc socket path under the temp dir (short enough for `sun_path`).
+pub fn ipc_path() -> PathBuf {
+    std::env::temp_dir().join(format!("{}.sock", unique_name("ipc")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Inproc,
+    Ipc,
+    Tcp,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 3] = [Transport::Inproc, Transport::Ipc, Transport::Tcp];
+
+    /// A fresh endpoint to bind: a unique inproc name, a unique ipc path, or
+    /// `tcp://127.0.0.1:*` (the port is resolved by the bind; see [`bind_fresh`]).
+    pub fn fresh_endpoint(self) -> String {
+        match self {
+            Transport::Inproc => format!("inproc://{}", unique_name("inproc")),
+            Transport::Ipc => format!("ipc://{}", ipc_path().display()),
+            Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
+        }
+    }
+}
+
+/// The three fresh endpoints, one per transport, in the order inproc, ipc, tcp.
+pub fn endpoints() -> [String; 3] {
+    Transport::ALL.map(Transport::fresh_endpoint)
+}
+
+/// Binds `s` to a fresh endpoint of `t` and returns the endpoint a peer must connect to
+/// (for tcp the resolved port from `last_endpoint()`).
+pub fn bind_fresh(s: &mut Socket, t: Transport) -> String {
+    let ep = t.fresh_endpoint();
+    s.bind(&ep)
+        .unwrap_or_else(|e| panic!("bind({ep}) failed: {e:?}"));
+    match t {
+        Transport::Tcp => {
+            let last = s
+                .last_endpoint()
+                .unwrap_or_else(|| panic!("last_endpoint() is None after bind({ep})"));
+            assert!(
+                last.starts_with("tcp://127.0.0.1:")
+                    && !last.ends_with(":*")
+                    && !last.ends_with(":0"),
+                "last_endpoint() after bind({ep}) should report the resolved port, got {last}"
+            );
+            last
+        }
+        _ => ep,
+    }
+}
+
+/// A deadline `d` from now.
+pub fn deadline(d: Duration) -> Instant {
+    Instant::now() + d
+}
+
+/// Time left until `deadline`; panics with `what` if it has passed.
+pub fn remaining(deadline: Instant, what: &str) -> Duration {
+    let now = Instant::now();
+    assert!(now < deadline, "timed out: {what}");
+    deadline - now
+}
+
+/// Receives one message within [`TIMEOUT`], panicking with a clear message otherwise.
+#[track_caller]
+pub fn recv(s: &mut Socket, what: &str) -> Message {
+    match s.recv_timeout(TIMEOUT) {
+        Ok(m) => m,
+        Err(Error::Timeout) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
+        Err(e) => panic!("recv failed while waiting for {what}: {e:?}"),
+    }
+}
+
+/// Sends within [`TIMEOUT`], panicking with a clear message otherwise.
+#[track_caller]
+pub fn send(s: &mut Socket, m: impl Into<Message>, what: &str) {
+    if let Err(e) = s.send_timeout(m, TIMEOUT) {
+        panic!("send of {what} failed: {:?}", e.error);
+    }
+}
+
+/// Asserts that nothing arrives on `s` within [`QUIET`].
+#[track_caller]
+pub fn assert_nothing(s: &mut Socket, what: &str) {
+    match s.recv_timeout(QUIET) {
+        Err(Error::Timeout) => {}
+        Ok(m) => panic!("expected nothing ({what}), but received {:?}", frames(&m)),
+        Err(e) => panic!("expected a Timeout ({what}), got {e:?}"),
+    }
+}
+
+/// The frames of a message as byte vectors (easy to compare and print).
+pub fn frames(m: &Message) -> Vec<Vec<u8>> {
+    m.iter().map(|f| f.to_vec()).collect()
+}
+
+/// The frames of a message as lossy strings.
+pub fn strings(m: &Message) -> Vec<String> {
+    m.iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
+}
+
+/// A single-frame message as a string; panics if it has more frames.
+#[track_caller]
+pub fn text(m: &Message) -> String {
+    assert_eq!(
+        m.len(),
+        1,
+        "expected a one-frame message, got {:?}",
+        frames(m)
+    );
+    String::from_utf8_lossy(&m[0]).into_owned()
+}
+
+/// A deterministic pseudo-random payload of `len` bytes (every byte value occurs).
+pub fn payload(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Compares two messages frame by frame, without printing megabytes on failure.
+#[track_caller]
+pub fn assert_same_frames(got: &[Vec<u8>], want: &[Vec<u8>], what: &str) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: frame count differs (got sizes {:?}, want sizes {:?})",
+        got.iter().map(Vec::len).collect::<Vec<_>>(),
+        want.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        if g != w {
+            let first_diff = g.iter().zip(w).position(|(a, b)| a != b);
+            panic!(
+                "{what}: frame {i} differs (got {} bytes, want {} bytes, first differing byte at {:?})",
+                g.len(),
+                w.len(),
+                first_diff
+            );
+        }
+    }
+}
+
+/// Binds `s` to `ep`, retrying while the address is still in use (a just-closed listener
+/// on the same port), up to [`TIMEOUT`].
+pub fn bind_retry(s: &mut Socket, ep: &str) {
+    let end = deadline(TIMEOUT);
+    loop {
+        match s.bind(ep) {
+            Ok(()) => return,
+            Err(Error::AddressInUse(_)) if Instant::now() < end => {
+                // Polling a kernel resource that gives no event: back off briefly.
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("bind({ep}) failed: {e:?}"),
+        }
+    }
+}
+
+/// A tcp port on 127.0.0.1 that was free a moment ago (bound by the OS, then released).
+pub fn free_tcp_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().unwrap().port()
+}
+
+/// Runs `f` on a helper thread and waits for it at most `limit`; panics with `what` if it
+/// does not finish (the thread is then leaked, the test fails instead of hanging).
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what} did not finish within {limit:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
