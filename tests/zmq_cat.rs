@@ -457,3 +457,122 @@ fn bind_to_address_in_use_exits_1() {
     assert!(output.stderr.contains("in use"), "{:?}", output.stderr);
     drop(listener);
 }
+
+#[test]
+fn req_against_rep_echo() {
+    let input = "first\n\nthird\tpart\n";
+    let (endpoint, path) = ipc_endpoint("reqrep");
+    let echo = spawn(
+        &[
+            "rep",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "echo",
+            "--count",
+            "3",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let requester = run(
+        &[
+            "req",
+            "--connect",
+            &endpoint,
+            "--mode",
+            "request",
+            "--timeout-ms",
+            "20000",
+        ],
+        input.as_bytes(),
+    );
+    let echoed = echo.wait();
+    let _ = std::fs::remove_file(path);
+    assert_exit(&requester, 0, "req --mode request");
+    assert_exit(&echoed, 0, "rep --mode echo");
+    assert_eq!(requester.stdout, input);
+}
+
+#[test]
+fn router_echo_returns_to_each_dealer() {
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let router = spawn(
+        &[
+            "router",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "echo",
+            "--count",
+            "4",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let dealers: Vec<Running> = ["alpha", "beta"]
+        .iter()
+        .map(|id| {
+            let input = format!("{id}\tone\n{id}\ttwo\n");
+            spawn(
+                &[
+                    "dealer",
+                    "--connect",
+                    &endpoint,
+                    "--identity",
+                    id,
+                    "--mode",
+                    "request",
+                    "--timeout-ms",
+                    "20000",
+                ],
+                input.as_bytes(),
+            )
+        })
+        .collect();
+    for (dealer, id) in dealers.into_iter().zip(["alpha", "beta"]) {
+        let output = dealer.wait();
+        assert_exit(&output, 0, "dealer --mode request");
+        assert_eq!(output.stdout, format!("{id}\tone\n{id}\ttwo\n"));
+    }
+    assert_exit(&router.wait(), 0, "router --mode echo");
+}
+
+#[test]
+fn router_shows_the_dealer_identity_first() {
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let router = spawn(
+        &[
+            "router",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--count",
+            "1",
+            "--hex",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let dealer = run(
+        &[
+            "dealer",
+            "--connect",
+            &endpoint,
+            "--mode",
+            "send",
+            "--hex",
+            "--identity",
+            "ff00",
+        ],
+        b"6869\n",
+    );
+    let received = router.wait();
+    assert_exit(&dealer, 0, "dealer --mode send --hex");
+    assert_exit(&received, 0, "router --mode recv --hex");
+    assert_eq!(received.stdout, "ff00\t6869\n");
+}
