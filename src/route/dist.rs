@@ -69,6 +69,7 @@ impl Distributor {
     }
 
     /// How many pipes are attached.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }

@@ -320,6 +320,7 @@ impl SubscriptionTrie {
     }
 
     /// Whether no pipe has any subscription.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.tree.valued_nodes().next().is_none()
     }

@@ -11,8 +11,12 @@
 
 mod pair;
 mod pattern;
+mod r#pub;
 mod pull;
 mod push;
+mod sub;
+mod xpub;
+mod xsub;
 
 use crate::context::Context;
 use crate::endpoint::Endpoint;
@@ -136,6 +140,10 @@ impl Socket {
             SocketType::Push => Box::<push::Push>::default(),
             SocketType::Pull => Box::<pull::Pull>::default(),
             SocketType::Pair => Box::<pair::Pair>::default(),
+            SocketType::Pub => Box::<r#pub::Pub>::default(),
+            SocketType::Sub => Box::<sub::Sub>::default(),
+            SocketType::XPub => Box::<xpub::XPub>::default(),
+            SocketType::XSub => Box::<xsub::XSub>::default(),
             _ => {
                 return Err(not_supported(
                     "creating sockets (not implemented yet)",
