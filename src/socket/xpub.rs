@@ -88,7 +88,10 @@ impl XPub {
         };
         loop {
             match self.readers[i].try_read() {
-                Ok(msg) => self.handle_peer_message(msg, id),
+                Ok(msg) => {
+                    log::trace!("XPUB: from peer {id}: {msg:?}");
+                    self.handle_peer_message(msg, id)
+                }
                 Err(ReadError::Empty) => return,
                 Err(ReadError::Closed) => {
                     self.terminate(id);
