@@ -47,7 +47,10 @@ fn main() -> ferrozmq::Result<()> {
     for _ in 0..10 {
         let msg = sub.recv()?;
         let text = String::from_utf8_lossy(&msg[0]).into_owned();
-        assert!(text.starts_with("news"), "only news passes the filter: {text}");
+        assert!(
+            text.starts_with("news"),
+            "only news passes the filter: {text}"
+        );
         println!("subscriber got {text}");
     }
     done.store(true, Ordering::SeqCst);
@@ -55,6 +58,9 @@ fn main() -> ferrozmq::Result<()> {
     println!("publisher sent {published} news and {published} sport messages");
     drop(sub);
     ctx.term();
-    assert!(matches!(forwarder.join().expect("forwarder thread"), Err(Error::Terminated)));
+    assert!(matches!(
+        forwarder.join().expect("forwarder thread"),
+        Err(Error::Terminated)
+    ));
     Ok(())
 }

@@ -31,10 +31,20 @@ fn main() -> ferrozmq::Result<()> {
             for _ in 0..WANTED {
                 let update = sub.recv()?;
                 let text = String::from_utf8_lossy(&update[0]).into_owned();
-                assert!(text.starts_with(&format!("weather.{city} ")), "filtered: {text}");
-                total += text.rsplit(' ').next().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+                assert!(
+                    text.starts_with(&format!("weather.{city} ")),
+                    "filtered: {text}"
+                );
+                total += text
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .unwrap_or(0);
             }
-            println!("{city}: average {} over {WANTED} updates", total / WANTED as i64);
+            println!(
+                "{city}: average {} over {WANTED} updates",
+                total / WANTED as i64
+            );
             finished.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }));
