@@ -215,7 +215,7 @@ fn push_round_robins_evenly_over_three_pulls(t: Transport, b: Binder) {
     // until some PULL has it, until every PULL has had one. No probe is in flight afterwards.
     let end = deadline(TIMEOUT);
     let mut probed = [0usize; 3];
-    while probed.iter().any(|&n| n == 0) {
+    while probed.contains(&0) {
         send(&mut push, "probe", "a probe");
         let (i, m) = recv_any(&mut pulls, end, "a probe (are all three PULLs connected?)");
         assert_eq!(text(&m), "probe");
@@ -695,7 +695,7 @@ fn unbind_stops_accepting_new_connections(t: Transport) {
 fn disconnect_stops_sending_to_that_peer(t: Transport) {
     init();
     let ctx = Context::new();
-    let mut pulls = vec![
+    let mut pulls = [
         socket(&ctx, SocketType::Pull),
         socket(&ctx, SocketType::Pull),
     ];

@@ -211,7 +211,7 @@ impl Session {
     /// A pipe changed: the socket queued messages, made room, or let go of the pipe.
     pub(super) fn on_pipe(&mut self, cx: &mut Cx<'_>) -> Status {
         if self.read_paused {
-            if let Some(pipe) = &self.pipe {
+            if let Some(pipe) = &mut self.pipe {
                 self.read_paused = !pipe.writer.has_room();
             }
         }

@@ -84,6 +84,7 @@ impl LoadBalancer {
     }
 
     /// How many pipes are attached.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.pipes.len()
     }

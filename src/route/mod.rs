@@ -5,13 +5,17 @@
 //! `active` entries are the pipes worth trying, so a full or empty pipe costs nothing until
 //! its notification brings it back.
 
+mod dist;
 mod fq;
 mod lb;
 mod table;
+mod trie;
 
+pub(crate) use dist::Distributor;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
 pub(crate) use table::{RouteError, RoutingTable};
+pub(crate) use trie::{Removed, SubscriptionCounts, SubscriptionTrie};
 
 /// Moves entry `from` to the end of the active prefix `[0, active)` and shrinks the prefix.
 fn deactivate<T>(items: &mut [T], active: &mut usize, from: usize) {

@@ -12,11 +12,15 @@
 mod dealer;
 mod pair;
 mod pattern;
+mod r#pub;
 mod pull;
 mod push;
 mod rep;
 mod req;
 mod router;
+mod sub;
+mod xpub;
+mod xsub;
 
 use crate::context::Context;
 use crate::endpoint::Endpoint;
@@ -31,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub(crate) use pattern::{not_supported, PeerMeta};
+pub(crate) use pattern::PeerMeta;
 
 /// A command to a socket from another thread.
 #[derive(Debug)]
@@ -145,12 +149,10 @@ impl Socket {
             SocketType::Rep => Box::<rep::Rep>::default(),
             SocketType::Dealer => Box::<dealer::Dealer>::default(),
             SocketType::Router => Box::<router::Router>::default(),
-            _ => {
-                return Err(not_supported(
-                    "creating sockets (not implemented yet)",
-                    kind,
-                ))
-            }
+            SocketType::Pub => Box::<r#pub::Pub>::default(),
+            SocketType::Sub => Box::<sub::Sub>::default(),
+            SocketType::XPub => Box::<xpub::XPub>::default(),
+            SocketType::XSub => Box::<xsub::XSub>::default(),
         };
         let options = Options::default();
         let link = Arc::new(SocketLink {

@@ -59,7 +59,7 @@ impl Pattern for Pair {
     }
 
     fn can_send(&mut self) -> bool {
-        self.peer.as_ref().is_some_and(|p| p.writer.has_room())
+        self.peer.as_mut().is_some_and(|p| p.writer.has_room())
     }
 
     fn can_recv(&mut self) -> bool {

@@ -108,6 +108,7 @@ impl Connection {
     }
 
     /// The peer, once the handshake is complete.
+    #[allow(dead_code)] // For monitor events and socket metadata, which come next.
     pub fn peer(&self) -> Option<&PeerInfo> {
         self.peer.as_ref()
     }
@@ -319,6 +320,7 @@ impl Connection {
 
     /// Encodes a PING with a TTL in tenths of a second and a context (cut to 16 bytes), for
     /// heartbeating. Call it only once the connection is ready.
+    #[allow(dead_code)] // Used by heartbeats, which come next.
     pub fn encode_ping(ttl_deciseconds: u16, context: &[u8], out: &mut OutBuf) {
         command::encode_ping(ttl_deciseconds, context, out);
     }

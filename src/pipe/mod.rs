@@ -3,22 +3,22 @@
 //!
 //! What must hold:
 //! - Messages are whole: a pipe never holds part of a multipart message.
-//! - The writer is refused (`Full`) once `hwm` messages wait in the shared queue; the reader
-//!   takes the whole queue in one lock, so a pipe holds at most `hwm` shared plus the batch
-//!   the reader is working through (libzmq likewise counts a watermark on each side).
+//! - The writer is refused (`Full`) once `hwm` messages are queued and unread (0 means no
+//!   limit). An I/O thread delivering what it already decoded may go past the mark
+//!   (`write_all`) and is then told to stop reading from the network.
 //! - Wake-ups only on the transitions that matter: the reader is notified when it found the
 //!   queue empty and a message arrives (or the writer goes away); the writer is notified
-//!   when it found the queue full and the reader takes a batch (or the reader goes away).
-//! - The reader pays one lock per batch, not per message; notifications run outside the lock.
-//!
-//! This version guards the shared queue with a mutex held for a few instructions; the
-//! interface is what the rest of the crate relies on, so a lock-free queue can replace it.
+//!   when it found the queue full and the reader has made room (or the reader goes away).
+//! - Normal traffic takes no lock: the queue is lock-free (`spsc`), and the two flags use
+//!   store → full fence → load on both sides (Dekker's pattern), so one side always sees the
+//!   other and no wake-up is lost. The notifier mutexes are only taken on a transition.
+
+mod spsc;
 
 use crate::mailbox::Notifier;
 use crate::Message;
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A process-wide unique pipe id. Both directions of one peer link share an id.
 pub(crate) type PipeId = u64;
@@ -30,27 +30,35 @@ pub(crate) fn next_pipe_id() -> PipeId {
     NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-#[derive(Debug)]
+/// The reader tells a blocked writer about free room every this many messages (and when
+/// it finds the pipe empty): a low-water mark that costs one fence per batch.
+const WRITER_CHECK_EVERY: u64 = 32;
+
 struct Shared {
     id: PipeId,
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    queue: VecDeque<Message>,
-    hwm: usize,
-    reader_asleep: bool,
-    writer_blocked: bool,
-    writer_gone: bool,
-    reader_gone: bool,
-    wake_reader: Notifier,
-    wake_writer: Notifier,
+    hwm: u64,
+    reader_asleep: AtomicBool,
+    writer_blocked: AtomicBool,
+    writer_gone: AtomicBool,
+    reader_gone: AtomicBool,
+    wake_reader: Mutex<Notifier>,
+    wake_writer: Mutex<Notifier>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn notify(&self, who: &Mutex<Notifier>) {
+        who.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .notify(self.id);
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipe")
+            .field("id", &self.id)
+            .field("hwm", &self.hwm)
+            .finish()
     }
 }
 
@@ -64,24 +72,23 @@ pub(crate) fn pipe(
 ) -> (PipeWriter, PipeReader) {
     let shared = Arc::new(Shared {
         id,
-        state: Mutex::new(State {
-            queue: VecDeque::new(),
-            hwm,
-            reader_asleep: false,
-            writer_blocked: false,
-            writer_gone: false,
-            reader_gone: false,
-            wake_reader,
-            wake_writer,
-        }),
+        hwm: hwm as u64,
+        reader_asleep: AtomicBool::new(false),
+        writer_blocked: AtomicBool::new(false),
+        writer_gone: AtomicBool::new(false),
+        reader_gone: AtomicBool::new(false),
+        wake_reader: Mutex::new(wake_reader),
+        wake_writer: Mutex::new(wake_writer),
     });
+    let (producer, consumer) = spsc::queue();
     (
         PipeWriter {
             shared: shared.clone(),
+            queue: producer,
         },
         PipeReader {
             shared,
-            batch: VecDeque::new(),
+            queue: consumer,
         },
     )
 }
@@ -105,9 +112,15 @@ pub(crate) enum ReadError {
 }
 
 /// The writing end of a pipe.
-#[derive(Debug)]
 pub(crate) struct PipeWriter {
     shared: Arc<Shared>,
+    queue: spsc::Producer<Message>,
+}
+
+impl std::fmt::Debug for PipeWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PipeWriter").field(&self.shared).finish()
+    }
 }
 
 impl PipeWriter {
@@ -118,16 +131,15 @@ impl PipeWriter {
 
     /// Queues `msg` unless the pipe is full or closed.
     pub(crate) fn try_write(&mut self, msg: Message) -> Result<(), WriteError> {
-        let mut state = self.shared.lock();
-        if state.reader_gone {
+        if self.shared.reader_gone.load(Ordering::Acquire) {
             return Err(WriteError::Closed(msg));
         }
-        if state.hwm != 0 && state.queue.len() >= state.hwm {
-            state.writer_blocked = true;
+        if !self.room_or_block() {
             return Err(WriteError::Full(msg));
         }
-        state.queue.push_back(msg);
-        self.wake_reader_if_asleep(state);
+        self.queue.push(msg);
+        self.queue.publish();
+        self.wake_reader_if_asleep();
         Ok(())
     }
 
@@ -135,72 +147,86 @@ impl PipeWriter {
     /// delivering what it already decoded). Returns `Ok(true)` if the pipe is now at or over
     /// its mark, so the caller should stop reading from the network until notified.
     pub(crate) fn write_all(&mut self, batch: &mut Vec<Message>) -> Result<bool, ReadError> {
-        let mut state = self.shared.lock();
-        if state.reader_gone {
+        if self.shared.reader_gone.load(Ordering::Acquire) {
             batch.clear();
             return Err(ReadError::Closed);
         }
-        state.queue.extend(batch.drain(..));
-        let full = state.hwm != 0 && state.queue.len() >= state.hwm;
-        if full {
-            state.writer_blocked = true;
+        for msg in batch.drain(..) {
+            self.queue.push(msg);
         }
-        self.wake_reader_if_asleep(state);
-        Ok(full)
+        self.queue.publish();
+        self.wake_reader_if_asleep();
+        Ok(!self.room_or_block())
     }
 
     /// Whether a write would be accepted now. If not, the writer will be notified.
-    pub(crate) fn has_room(&self) -> bool {
-        let mut state = self.shared.lock();
-        if state.reader_gone {
-            return true; // A write fails at once with Closed, which is news to act on.
-        }
-        let room = state.hwm == 0 || state.queue.len() < state.hwm;
-        if !room {
-            state.writer_blocked = true;
-        }
-        room
-    }
-
-    /// Makes `owner` the one told when this writer may write again.
-    pub(crate) fn set_owner(&mut self, owner: Notifier) {
-        self.shared.lock().wake_writer = owner;
+    pub(crate) fn has_room(&mut self) -> bool {
+        // A closed pipe "has room": the write then fails with Closed, which is news.
+        self.shared.reader_gone.load(Ordering::Acquire) || self.room_or_block()
     }
 
     /// Whether the reader has gone away.
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.lock().reader_gone
+        self.shared.reader_gone.load(Ordering::Acquire)
     }
 
-    fn wake_reader_if_asleep(&self, mut state: MutexGuard<'_, State>) {
-        if state.reader_asleep {
-            state.reader_asleep = false;
-            let notifier = state.wake_reader.clone();
-            drop(state);
-            notifier.notify(self.shared.id);
+    /// Makes `owner` the one told when this writer may write again.
+    pub(crate) fn set_owner(&mut self, owner: Notifier) {
+        *self
+            .shared
+            .wake_writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = owner;
+    }
+
+    /// True if there is room under the mark; if not, arms `writer_blocked` so the reader
+    /// notifies when it makes room.
+    fn room_or_block(&mut self) -> bool {
+        let hwm = self.shared.hwm;
+        if hwm == 0 || self.queue.len_estimate() < hwm || self.queue.len() < hwm {
+            return true;
+        }
+        self.shared.writer_blocked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.queue.len() < hwm {
+            // The reader made room meanwhile; it may still notify us, which is harmless.
+            self.shared.writer_blocked.store(false, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    fn wake_reader_if_asleep(&self) {
+        fence(Ordering::SeqCst);
+        if self.shared.reader_asleep.load(Ordering::Relaxed)
+            && self.shared.reader_asleep.swap(false, Ordering::AcqRel)
+        {
+            self.shared.notify(&self.shared.wake_reader);
         }
     }
 }
 
 impl Drop for PipeWriter {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.writer_gone = true;
-        if !state.reader_gone {
+        self.shared.writer_gone.store(true, Ordering::Release);
+        if !self.shared.reader_gone.load(Ordering::Acquire) {
             // Wake the reader whether or not it sleeps: it must learn the pipe is finished.
-            state.reader_asleep = false;
-            let notifier = state.wake_reader.clone();
-            drop(state);
-            notifier.notify(self.shared.id);
+            self.shared.reader_asleep.store(false, Ordering::Relaxed);
+            self.shared.notify(&self.shared.wake_reader);
         }
     }
 }
 
 /// The reading end of a pipe.
-#[derive(Debug)]
 pub(crate) struct PipeReader {
     shared: Arc<Shared>,
-    batch: VecDeque<Message>,
+    queue: spsc::Consumer<Message>,
+}
+
+impl std::fmt::Debug for PipeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PipeReader").field(&self.shared).finish()
+    }
 }
 
 impl PipeReader {
@@ -211,70 +237,74 @@ impl PipeReader {
 
     /// Makes `owner` the one told when this reader has something new.
     pub(crate) fn set_owner(&mut self, owner: Notifier) {
-        self.shared.lock().wake_reader = owner;
+        *self
+            .shared
+            .wake_reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = owner;
     }
 
     /// Takes the next message.
     pub(crate) fn try_read(&mut self) -> Result<Message, ReadError> {
-        if let Some(msg) = self.batch.pop_front() {
+        if let Some(msg) = self.queue.pop() {
+            if self.queue.taken() % WRITER_CHECK_EVERY == 0 {
+                self.wake_writer_if_blocked();
+            }
             return Ok(msg);
         }
-        self.refill()?;
-        self.batch.pop_front().ok_or(ReadError::Empty)
+        self.poll_state()?;
+        self.try_read()
     }
 
-    /// Whether a message is ready without blocking (refilling the batch if needed).
-    /// When it returns false the reader will be notified of the next arrival.
+    /// Whether a message is ready without blocking. When it returns false the reader will
+    /// be notified of the next arrival.
     pub(crate) fn has_message(&mut self) -> bool {
-        !self.batch.is_empty() || self.refill().is_ok()
+        self.poll_state().is_ok()
     }
 
-    /// `Ok` if a message is ready, else why not. Takes nothing, and does not move the
-    /// shared queue into the batch, so the writer's high-water mark stays where it was.
-    pub(crate) fn poll_state(&self) -> Result<(), ReadError> {
-        if !self.batch.is_empty() {
+    /// `Ok` if a message is ready, else why not. Takes nothing. When it says `Empty`, the
+    /// reader is armed to be notified of the next arrival.
+    pub(crate) fn poll_state(&mut self) -> Result<(), ReadError> {
+        if self.queue.has_item() {
             return Ok(());
         }
-        let mut state = self.shared.lock();
-        if !state.queue.is_empty() {
-            Ok(())
-        } else if state.writer_gone {
-            Err(ReadError::Closed)
-        } else {
-            state.reader_asleep = true;
-            Err(ReadError::Empty)
+        // Everything is read: a blocked writer may go on.
+        self.wake_writer_if_blocked();
+        self.shared.reader_asleep.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.queue.has_item() {
+            // A message slipped in; the writer may still notify us, which is harmless.
+            self.shared.reader_asleep.store(false, Ordering::Relaxed);
+            return Ok(());
         }
+        if self.shared.writer_gone.load(Ordering::Acquire) {
+            // The writer published everything before it left: look once more.
+            return if self.queue.has_item() {
+                Ok(())
+            } else {
+                Err(ReadError::Closed)
+            };
+        }
+        Err(ReadError::Empty)
     }
 
-    fn refill(&mut self) -> Result<(), ReadError> {
-        let mut state = self.shared.lock();
-        if state.queue.is_empty() {
-            if state.writer_gone {
-                return Err(ReadError::Closed);
-            }
-            state.reader_asleep = true;
-            return Err(ReadError::Empty);
+    fn wake_writer_if_blocked(&self) {
+        fence(Ordering::SeqCst);
+        if self.shared.writer_blocked.load(Ordering::Relaxed)
+            && self.shared.writer_blocked.swap(false, Ordering::AcqRel)
+        {
+            self.shared.notify(&self.shared.wake_writer);
         }
-        std::mem::swap(&mut state.queue, &mut self.batch);
-        if state.writer_blocked {
-            state.writer_blocked = false;
-            let notifier = state.wake_writer.clone();
-            drop(state);
-            notifier.notify(self.shared.id);
-        }
-        Ok(())
     }
 }
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.reader_gone = true;
-        state.queue.clear();
-        if !state.writer_gone {
-            let notifier = state.wake_writer.clone();
-            drop(state);
-            notifier.notify(self.shared.id);
+        self.shared.reader_gone.store(true, Ordering::Release);
+        // Free what is queued now rather than when the writer goes too.
+        while self.queue.pop().is_some() {}
+        if !self.shared.writer_gone.load(Ordering::Acquire) {
+            self.shared.notify(&self.shared.wake_writer);
         }
     }
 }
@@ -347,10 +377,11 @@ mod tests {
         ));
         assert!(drain(&wm).is_empty());
         assert_eq!(r.try_read().unwrap(), Message::from("a"));
-        // Taking the batch frees the shared queue and tells the blocked writer.
+        assert_eq!(r.try_read().unwrap(), Message::from("b"));
+        // Finding the pipe empty tells the blocked writer.
+        assert_eq!(r.try_read(), Err(ReadError::Empty));
         assert_eq!(drain(&wm), vec![7]);
         w.try_write(Message::from("c")).unwrap();
-        assert_eq!(r.try_read().unwrap(), Message::from("b"));
         assert_eq!(r.try_read().unwrap(), Message::from("c"));
         assert_eq!(r.try_read(), Err(ReadError::Empty));
     }
