@@ -16,7 +16,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -129,7 +129,33 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
+/// Starts `zmq_cat ARGS` and hands back its stdin, still open, to write to.
+fn spawn_with_stdin(args: &[&str]) -> (Running, ChildStdin) {
+    let mut child = Command::new(zmq_cat_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start zmq_cat");
+    let stdin = child.stdin.take().expect("stdin");
+    let stdout = read_all(child.stdout.take().expect("stdout"));
+    let stderr = read_all(child.stderr.take().expect("stderr"));
+    let running = Running {
+        child,
+        stdout,
+        stderr,
+        args: args.iter().map(|a| a.to_string()).collect(),
+    };
+    (running, stdin)
+}
+
 impl Running {
+    /// Whether the process has exited.
+    fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Waits until the process exits, for at most [`DEADLINE`].
     fn wait(mut self) -> Output {
         let start = Instant::now();
@@ -575,4 +601,49 @@ fn router_shows_the_dealer_identity_first() {
     assert_exit(&dealer, 0, "dealer --mode send --hex");
     assert_exit(&received, 0, "router --mode recv --hex");
     assert_eq!(received.stdout, "ff00\t6869\n");
+}
+
+#[test]
+fn sub_receives_only_its_prefix() {
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let mut subscriber = spawn(
+        &[
+            "sub",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--subscribe",
+            "a",
+            "--count",
+            "3",
+            "--timeout-ms",
+            "20000",
+        ],
+        b"",
+    );
+    let (publisher, mut stdin) = spawn_with_stdin(&[
+        "pub",
+        "--connect",
+        &endpoint,
+        "--mode",
+        "send",
+        "--linger-ms",
+        "0",
+    ]);
+    // PUB drops what it sends before the subscription reaches it, so keep publishing until
+    // the subscriber has its three messages (or the deadline passes).
+    let start = Instant::now();
+    while !subscriber.exited() && start.elapsed() < DEADLINE {
+        if stdin.write_all(b"b-skip\na-keep\n").is_err() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let received = subscriber.wait();
+    let published = publisher.wait();
+    assert_exit(&received, 0, "sub --mode recv --subscribe a");
+    assert_exit(&published, 0, "pub --mode send");
+    assert_eq!(received.stdout, "a-keep\n".repeat(3));
 }
