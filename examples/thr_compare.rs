@@ -1,5 +1,6 @@
 //! Side-by-side PUSH->PULL throughput of ferrozmq and libzmq (through the `zmq` crate) in
-//! one run, over tcp, ipc or inproc: `cargo run --release --example thr_compare -- [transport] [size] [count]`.
+//! one run, over tcp, ipc or inproc: `cargo run --release --example thr_compare -- [transport] [size] [count] [ferrozmq|libzmq]`
+//! (the last argument runs one side only, for profiling).
 //!
 //! Each side runs the same shape as libzmq's `local_thr`/`remote_thr`: the receiver times
 //! from its first message to its last.
@@ -74,8 +75,17 @@ fn main() {
         .get(3)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000_000);
-    let f = ferrozmq_run(&transport, size, count);
-    let l = libzmq_run(&transport, size, count);
+    let only = args.get(4).map(String::as_str);
+    let f = if only == Some("libzmq") {
+        1.0
+    } else {
+        ferrozmq_run(&transport, size, count)
+    };
+    let l = if only == Some("ferrozmq") {
+        1.0
+    } else {
+        libzmq_run(&transport, size, count)
+    };
     println!(
         "{transport} {size} B x {count}: ferrozmq {f:.0} msg/s, libzmq {l:.0} msg/s, ratio {:.2}",
         f / l

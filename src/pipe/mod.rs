@@ -262,8 +262,22 @@ impl PipeReader {
         self.poll_state().is_ok()
     }
 
+    /// `Ok` if a message is ready, else why not, without arming or disarming any wake-up.
+    /// For a caller that only wants to know, and will not read now.
+    pub(crate) fn peek_state(&mut self) -> Result<(), ReadError> {
+        if self.queue.has_item() {
+            Ok(())
+        } else if self.shared.writer_gone.load(Ordering::Acquire) && !self.queue.has_item() {
+            Err(ReadError::Closed)
+        } else {
+            Err(ReadError::Empty)
+        }
+    }
+
     /// `Ok` if a message is ready, else why not. Takes nothing. When it says `Empty`, the
-    /// reader is armed to be notified of the next arrival.
+    /// reader is armed to be notified of the next arrival. When it says `Ok` the caller must
+    /// read (or check again later on its own): it may have disarmed the notification for a
+    /// message that arrived meanwhile.
     pub(crate) fn poll_state(&mut self) -> Result<(), ReadError> {
         if self.queue.has_item() {
             return Ok(());

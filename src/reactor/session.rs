@@ -517,7 +517,8 @@ impl Session {
             // An accepted connection still in its handshake: only a closing socket ends it.
             return self.closing.is_some();
         };
-        match pipe.reader.poll_state() {
+        // Only look: this session reads the pipe in `write_output`, which arms the wake-up.
+        match pipe.reader.peek_state() {
             Err(ReadError::Closed) => out_empty,
             Err(ReadError::Empty) => self.closing.is_some() && out_empty,
             Ok(()) => false,

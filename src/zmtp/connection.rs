@@ -20,6 +20,9 @@ const HANDSHAKE_MAX_FRAME: u64 = 1024 * 1024;
 /// `max_msg_size`, so heartbeats and subscriptions survive tiny limits.
 const COMMAND_MIN_LIMIT: u64 = 1024;
 
+/// Frames below this size are copied out of the read buffer; larger ones are sliced.
+pub(crate) const SMALL_FRAME: usize = 1024;
+
 /// What a connection needs to know about our side.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -84,6 +87,8 @@ pub(crate) struct Connection {
     partial: Vec<Bytes>,
     /// Total body bytes of `partial`.
     partial_size: u64,
+    /// Where small frames of the current `handle_input` call are copied together.
+    arena: BytesMut,
 }
 
 impl Connection {
@@ -99,6 +104,7 @@ impl Connection {
             current: None,
             partial: Vec::new(),
             partial_size: 0,
+            arena: BytesMut::new(),
         }
     }
 
@@ -127,6 +133,8 @@ impl Connection {
             return Err(e.clone());
         }
         let result = self.process(input, out, events);
+        // Let go of this call's arena: from now on only the frames cut from it refer to it.
+        self.arena = BytesMut::new();
         if let Err(e) = &result {
             debug!("zmtp: connection failed: {e}");
             self.phase = Phase::Failed(e.clone());
@@ -172,18 +180,34 @@ impl Connection {
                 return Ok(());
             }
             self.current = None;
-            // An empty body gets its own empty `Bytes`: slicing would pin the input buffer.
-            let body = if header.size == 0 {
-                Bytes::new()
-            } else {
-                input.split_to(header.size).freeze()
-            };
+            let body = self.take_body(input, header.size);
             if header.command() {
                 self.on_command(body, out, events)?;
             } else {
                 self.on_data(header.more(), body, events);
             }
         }
+    }
+
+    /// Cuts a frame body of `size` bytes off the front of `input`. Large bodies are slices of
+    /// the input (zero-copy). Small ones are copied into this call's arena: slicing them
+    /// would make the I/O thread and the application bump one shared reference count per
+    /// frame from two cores, and would pin a whole read buffer for each queued frame.
+    fn take_body(&mut self, input: &mut BytesMut, size: usize) -> Bytes {
+        if size == 0 {
+            return Bytes::new();
+        }
+        if size >= SMALL_FRAME {
+            return input.split_to(size).freeze();
+        }
+        if self.arena.capacity() - self.arena.len() < size {
+            // Enough for every byte that has arrived: memory follows the input, never a
+            // length the peer announced.
+            self.arena = BytesMut::with_capacity(input.len());
+        }
+        self.arena.extend_from_slice(&input[..size]);
+        input.advance(size);
+        self.arena.split().freeze()
     }
 
     /// Everything that can be decided from a header alone, before its body is awaited.
@@ -614,9 +638,10 @@ mod tests {
     }
 
     #[test]
-    fn frames_are_zero_copy_slices_of_the_input() {
+    fn large_frames_are_zero_copy_slices_and_small_ones_share_one_copy() {
         let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
-        let stream = message(&[b"first", &[1u8; 300][..]]);
+        let big = vec![1u8; SMALL_FRAME];
+        let stream = message(&[&big[..], b"small", &big[..], b"tiny"]);
         let mut input = BytesMut::from(&stream[..]);
         let base = input.as_ptr() as usize;
         let mut events = Vec::new();
@@ -625,8 +650,21 @@ mod tests {
         let [Event::Message(m)] = &events[..] else {
             panic!("{events:?}");
         };
-        assert_eq!(m[0].as_ptr() as usize, base + 2);
-        assert_eq!(m[1].as_ptr() as usize, base + 2 + 5 + 9);
+        let header = 9;
+        assert_eq!(m[0].as_ptr() as usize, base + header);
+        assert_eq!(
+            m[2].as_ptr() as usize,
+            base + header + SMALL_FRAME + 2 + 5 + header
+        );
+        let in_input = |p: usize| p >= base && p < base + stream.len();
+        assert!(!in_input(m[1].as_ptr() as usize), "small frames are copied");
+        assert_eq!(
+            m[3].as_ptr() as usize,
+            m[1].as_ptr() as usize + 5,
+            "into one arena"
+        );
+        assert_eq!(&m[1][..], b"small");
+        assert_eq!(&m[3][..], b"tiny");
     }
 
     #[test]
