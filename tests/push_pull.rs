@@ -337,12 +337,16 @@ fn pull_fair_queues_two_pushes(t: Transport, b: Binder) {
         .iter()
         .position(|&s| s != order[0])
         .unwrap_or(order.len());
-    assert!(
-        switches >= 2,
-        "the two streams were not interleaved ({switches} switches; the first {first_b} messages all came from {})",
-        names[order[0]]
-    );
+    // Over ipc and tcp, when the other stream reaches the PULL's pipe depends on how the
+    // I/O thread is scheduled (a loaded 2-core machine can deliver all of one stream
+    // first), so only inproc, where both streams are in the pipes before the first read,
+    // can assert the interleaving; the other transports check order and completeness.
     if t == Transport::Inproc {
+        assert!(
+            switches >= 2,
+            "the two streams were not interleaved ({switches} switches; the first {first_b} messages all came from {})",
+            names[order[0]]
+        );
         // Both streams were fully queued before the first read: a fair queue never
         // serves one pipe for long while the other has messages.
         let mut runs: Vec<usize> = Vec::new();

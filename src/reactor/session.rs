@@ -347,8 +347,10 @@ impl Session {
             if conn.rbuf.capacity() - conn.rbuf.len() < READ_CHUNK / 4 {
                 conn.rbuf.reserve(READ_CHUNK);
             }
-            let room = conn.rbuf.capacity() - conn.rbuf.len();
-            match conn.stream.read_into(&mut conn.rbuf) {
+            // At most one chunk per read, however large the buffer grew: each read is then
+            // one bounded batch for the socket, and the other sessions get their turn.
+            let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(READ_CHUNK);
+            match conn.stream.read_into(&mut conn.rbuf, room) {
                 Ok(0) => return Err("peer closed the connection".to_owned()),
                 // A short read emptied the kernel's queue; the next arrival raises a new
                 // edge, so skip the read that would only say WouldBlock.

@@ -66,20 +66,23 @@ impl Stream {
 }
 
 impl Stream {
-    /// Reads into the spare capacity of `buf` without zero-filling it first, and returns
-    /// how many bytes arrived (0 at end of stream).
+    /// Reads at most `max` bytes into the spare capacity of `buf` without zero-filling it
+    /// first, and returns how many bytes arrived (0 at end of stream).
     ///
     /// Zero-filling 64 KiB before every read cost more than the read itself on a quiet
     /// link, so this is the crate's one `unsafe` outside the pipes.
     #[allow(unsafe_code)]
-    pub(crate) fn read_into(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+    pub(crate) fn read_into(&self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
         let sock = match self {
             Stream::Tcp(s) => socket2::SockRef::from(s),
             Stream::Unix(s) => socket2::SockRef::from(s),
         };
-        let n = sock.recv(buf.spare_capacity_mut())?;
+        let spare = buf.spare_capacity_mut();
+        let limit = spare.len().min(max);
+        let n = sock.recv(&mut spare[..limit])?;
         // SAFETY: `recv` wrote `n` initialized bytes at the start of the spare capacity,
-        // and `n` cannot exceed its length, so the first `len + n` bytes are initialized.
+        // and `n` cannot exceed `limit` (at most its length), so the first `len + n` bytes
+        // are initialized.
         unsafe { buf.set_len(buf.len() + n) };
         Ok(n)
     }
