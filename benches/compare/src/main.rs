@@ -40,7 +40,8 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
-/// The cargo target directory this binary was built into (`<target>/release/ferrozmq-bench`).
+/// The cargo target directory this binary was built into: `<target>` of
+/// `<target>/release/ferrozmq-bench`.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     exe.parent().and_then(Path::parent).expect("<target>/<profile>/exe").to_path_buf()

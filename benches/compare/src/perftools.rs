@@ -107,13 +107,13 @@ fn build_ferrozmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
         cmd.args(["--example", t]);
     }
     cmd.arg("--manifest-path").arg(crate::repo_root().join("Cargo.toml"));
-    cmd.arg("--target-dir").arg(crate::target_dir().parent().unwrap());
+    cmd.arg("--target-dir").arg(crate::target_dir());
     res.build_cmds.push("cargo build --release --example local_thr --example remote_thr ... (all six)".into());
     let o = cmd.output().map_err(|e| format!("cargo: {e}"))?;
     if !o.status.success() {
         return Err(format!("building ferrozmq's perf tools failed: {}", String::from_utf8_lossy(&o.stderr)));
     }
-    Ok(crate::target_dir().join("examples"))
+    Ok(crate::target_dir().join("release/examples"))
 }
 
 fn free_port() -> u16 {

@@ -169,7 +169,11 @@ impl Fixture for Lat {
 impl Drop for Lat {
     fn drop(&mut self) {
         if self.req.send_bytes(&Bytes::new()).is_ok() {
-            let _ = self.req.recv_timeout_len(Duration::from_secs(5));
+            let t = Instant::now();
+            let r = self.req.recv_timeout_len(Duration::from_secs(1));
+            if t.elapsed() >= Duration::from_secs(1) {
+                eprintln!("warning: the stop round trip took {:?} ({r:?})", t.elapsed());
+            }
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
             }
