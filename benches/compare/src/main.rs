@@ -142,6 +142,19 @@ fn main() {
     let rt = zmqrs::runtime();
     let _rt_guard = rt.enter(); // zmq.rs sockets are created and dropped inside the runtime
 
+    // 0. unrecorded warm-up (CPU frequency, page cache, first thread spawns).
+    for imp in ["ferrozmq", "libzmq", "omq"] {
+        let ep = endpoint("inproc");
+        if let Ok(mut f) = sync::Thr::new(sync_lib(imp), &ep, 64) {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(if opts.quick { 100 } else { 500 }) {
+                if f.run(10_000).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
     // 1. PUSH -> PULL throughput and 2. REQ <-> REP latency, every transport and size.
     for (scenario, kind) in [("thr", Kind::Throughput), ("lat", Kind::Latency)] {
         for transport in TRANSPORTS {

@@ -1,7 +1,7 @@
 //! The physical floor: plain blocking std sockets, no messaging library.
 //! - latency: ping-pong of fixed-size records (`write_all` then `read_exact`), TCP_NODELAY;
 //! - throughput: a raw byte stream of fixed-size records, written in chunks of at least
-//!   64 KiB (so small records are batched as any stream protocol would) and read in 256 KiB
+//!   64 KiB (so small records are batched as any stream protocol would) and read in 1 MiB
 //!   reads. Reported as records per second; multiply by the size for bandwidth.
 
 use std::io::{Read, Write};
@@ -98,7 +98,7 @@ impl Thr {
         let (cmd, cmd_rx) = channel::<u64>();
         let (ack_tx, ack) = channel();
         let thread = std::thread::spawn(move || {
-            let mut buf = vec![0u8; 256 * 1024];
+            let mut buf = vec![0u8; 1024 * 1024];
             while let Ok(mut bytes) = cmd_rx.recv() {
                 let mut r = Ok(());
                 while bytes > 0 {

@@ -278,7 +278,7 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "Commands:\n");
     let _ = writeln!(w, "```sh");
     let _ = writeln!(w, "cargo bench                       # builds benches/compare (release), runs everything, writes this file");
-    let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --quick            # smoke run, short measurements");
+    let _ = writeln!(w, "cargo bench --bench compare -- --quick   # smoke run, short measurements (args need --bench compare)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter thr/tcp   # a subset (the report then has gaps)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json");
     let _ = writeln!(w, "```\n");
@@ -302,8 +302,10 @@ fn markdown(run: &Run, log: &str) -> String {
          libzmq copies each payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message).\n\
          - Raw floor: std blocking sockets (TcpStream with TCP_NODELAY over 127.0.0.1; a Unix \
          socketpair for ipc). Latency: a ping-pong of records of the same size. Throughput: a byte \
-         stream of records written in chunks of at least 64 KiB, read in 256 KiB reads, counted as \
+         stream of records written in chunks of at least 64 KiB, read in 1 MiB reads, counted as \
          records per second.\n\
+         - Before the first data point, every blocking library runs an unrecorded inproc warm-up, so \
+         the first measured point does not pay for a cold CPU.\n\
          - PUB fan-out: {FANOUT_SIZE} B messages over tcp, every SUB subscribed to the prefix `A`, \
          which every message matches. The PUB sends batches of {} messages and waits until every \
          SUB has all of them (far below every HWM, so nothing is dropped); the rate is messages \
@@ -360,6 +362,11 @@ fn markdown(run: &Run, log: &str) -> String {
 
     // bandwidth
     let _ = writeln!(w, "### Large messages: bandwidth (bytes/s)\n");
+    let _ = writeln!(
+        w,
+        "inproc rows are not memory bandwidth: ferrozmq and OMQ.rs hand the `Bytes` over without a \
+         copy, so they count payload bytes passed by reference; libzmq copies into a `zmq_msg_t`.\n"
+    );
     let _ = writeln!(w, "| transport | size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |");
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
