@@ -15,19 +15,33 @@ fn main() {
     let started = Instant::now();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // cargo passes `--bench` (and any filter); forward only what the member understands.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.iter().any(|a| a == "--list" || a == "--test") {
         // `cargo test --benches` / `cargo bench -- --list`: nothing to do here.
         return;
     }
     // This binary lives in <target>/release/deps; build the member into the same <target>.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        exe.ancestors().nth(3).expect("<target>/<profile>/deps/<exe>").to_path_buf()
-    });
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("current_exe");
+            exe.ancestors()
+                .nth(3)
+                .expect("<target>/<profile>/deps/<exe>")
+                .to_path_buf()
+        });
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["run", "--release", "-p", "ferrozmq-bench", "--manifest-path"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "ferrozmq-bench",
+            "--manifest-path",
+        ])
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
@@ -35,7 +49,10 @@ fn main() {
         .args(&args)
         .status()
         .expect("cannot run cargo for the ferrozmq-bench member");
-    eprintln!("cargo bench (compare): {:.0} s in total", started.elapsed().as_secs_f64());
+    eprintln!(
+        "cargo bench (compare): {:.0} s in total",
+        started.elapsed().as_secs_f64()
+    );
     if !status.success() {
         eprintln!("ferrozmq-bench failed: {status}");
         std::process::exit(status.code().unwrap_or(1));

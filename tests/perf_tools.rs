@@ -16,7 +16,14 @@ use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-const TOOLS: [&str; 6] = ["local_thr", "remote_thr", "local_lat", "remote_lat", "inproc_thr", "inproc_lat"];
+const TOOLS: [&str; 6] = [
+    "local_thr",
+    "remote_thr",
+    "local_lat",
+    "remote_lat",
+    "inproc_thr",
+    "inproc_lat",
+];
 const DEADLINE: Duration = Duration::from_secs(60);
 const COUNT: usize = 1000;
 
@@ -25,7 +32,10 @@ fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("test executable is not in <target>/<profile>/deps");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable is not in <target>/<profile>/deps");
         let target_dir = profile_dir.parent().expect("profile dir has a parent");
         let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => "dev".to_string(),
@@ -91,7 +101,12 @@ fn spawn(tool: &str, args: &[&str]) -> Running {
         .unwrap_or_else(|e| panic!("cannot start {tool}: {e}"));
     let stdout = read_all(child.stdout.take().unwrap());
     let stderr = read_all(child.stderr.take().unwrap());
-    Running { child, stdout, stderr, what: format!("{tool} {}", args.join(" ")) }
+    Running {
+        child,
+        stdout,
+        stderr,
+        what: format!("{tool} {}", args.join(" ")),
+    }
 }
 
 impl Running {
@@ -111,8 +126,15 @@ impl Running {
         let stdout = String::from_utf8_lossy(&self.stdout.join().unwrap()).into_owned();
         let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
         match status {
-            Some(s) => Output { code: s.code(), stdout, stderr },
-            None => panic!("`{}` still running at its deadline; stdout {stdout:?}, stderr {stderr:?}", self.what),
+            Some(s) => Output {
+                code: s.code(),
+                stdout,
+                stderr,
+            },
+            None => panic!(
+                "`{}` still running at its deadline; stdout {stdout:?}, stderr {stderr:?}",
+                self.what
+            ),
         }
     }
 }
@@ -138,7 +160,10 @@ fn free_tcp() -> String {
 }
 
 fn ipc(name: &str) -> String {
-    let p = std::env::temp_dir().join(format!("ferrozmq-perf-tools-{}-{name}.sock", std::process::id()));
+    let p = std::env::temp_dir().join(format!(
+        "ferrozmq-perf-tools-{}-{name}.sock",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&p);
     format!("ipc://{}", p.display())
 }
@@ -169,7 +194,10 @@ fn field<'a>(line: &'a str, prefix: &str, suffix: &str, ok: fn(&str) -> bool) ->
 }
 
 fn lines(out: &str) -> Vec<&str> {
-    assert!(out.ends_with('\n'), "output does not end with a newline: {out:?}");
+    assert!(
+        out.ends_with('\n'),
+        "output does not end with a newline: {out:?}"
+    );
     out.lines().collect()
 }
 
@@ -177,23 +205,44 @@ fn lines(out: &str) -> Vec<&str> {
 fn check_thr(out: &str, size: usize) {
     let l = lines(out);
     assert_eq!(l.len(), 4, "expected 4 lines, got {out:?}");
-    assert_eq!(field(l[0], "message size: ", " [B]", is_int), size.to_string());
-    assert_eq!(field(l[1], "message count: ", "", is_int), COUNT.to_string());
-    let msgs: u64 = field(l[2], "mean throughput: ", " [msg/s]", is_int).parse().unwrap();
+    assert_eq!(
+        field(l[0], "message size: ", " [B]", is_int),
+        size.to_string()
+    );
+    assert_eq!(
+        field(l[1], "message count: ", "", is_int),
+        COUNT.to_string()
+    );
+    let msgs: u64 = field(l[2], "mean throughput: ", " [msg/s]", is_int)
+        .parse()
+        .unwrap();
     assert!(msgs > 0, "zero throughput: {out:?}");
-    let mbits: f64 = field(l[3], "mean throughput: ", " [Mb/s]", is_fixed3).parse().unwrap();
+    let mbits: f64 = field(l[3], "mean throughput: ", " [Mb/s]", is_fixed3)
+        .parse()
+        .unwrap();
     // libzmq: megabits = throughput * size * 8 / 1e6
     let expect = (msgs * size as u64 * 8) as f64 / 1e6;
-    assert!((mbits - expect).abs() <= 0.0011 + expect * 1e-9, "Mb/s {mbits} does not match {msgs} msg/s × {size} B");
+    assert!(
+        (mbits - expect).abs() <= 0.0011 + expect * 1e-9,
+        "Mb/s {mbits} does not match {msgs} msg/s × {size} B"
+    );
 }
 
 /// The three lines of remote_lat / inproc_lat.
 fn check_lat(out: &str, size: usize) {
     let l = lines(out);
     assert_eq!(l.len(), 3, "expected 3 lines, got {out:?}");
-    assert_eq!(field(l[0], "message size: ", " [B]", is_int), size.to_string());
-    assert_eq!(field(l[1], "roundtrip count: ", "", is_int), COUNT.to_string());
-    let us: f64 = field(l[2], "average latency: ", " [us]", is_fixed3).parse().unwrap();
+    assert_eq!(
+        field(l[0], "message size: ", " [B]", is_int),
+        size.to_string()
+    );
+    assert_eq!(
+        field(l[1], "roundtrip count: ", "", is_int),
+        COUNT.to_string()
+    );
+    let us: f64 = field(l[2], "average latency: ", " [us]", is_fixed3)
+        .parse()
+        .unwrap();
     assert!(us > 0.0, "zero latency: {out:?}");
 }
 
@@ -203,7 +252,10 @@ fn check_lat(out: &str, size: usize) {
 fn thr_over_tcp() {
     let (local, remote) = run_pair("local_thr", "remote_thr", &free_tcp(), 64);
     check_thr(&local.stdout, 64);
-    assert_eq!(remote.stdout, "", "remote_thr prints nothing, like libzmq's");
+    assert_eq!(
+        remote.stdout, "",
+        "remote_thr prints nothing, like libzmq's"
+    );
 }
 
 #[test]
@@ -246,8 +298,15 @@ fn wrong_arguments_print_usage_and_fail() {
     for tool in TOOLS {
         // every tool needs at least two arguments
         let out = spawn(tool, &["1"]).wait(Instant::now() + DEADLINE);
-        assert_ne!(out.code, Some(0), "{tool} with too few arguments succeeded: {out:?}");
-        assert!(out.stderr.contains("usage:"), "{tool}: no usage line on stderr: {out:?}");
+        assert_ne!(
+            out.code,
+            Some(0),
+            "{tool} with too few arguments succeeded: {out:?}"
+        );
+        assert!(
+            out.stderr.contains("usage:"),
+            "{tool}: no usage line on stderr: {out:?}"
+        );
         assert!(out.stdout.is_empty(), "{tool}: printed to stdout: {out:?}");
     }
 }
@@ -256,7 +315,10 @@ fn wrong_arguments_print_usage_and_fail() {
 fn line_checkers_accept_libzmq_output_and_reject_others() {
     // Exactly what libzmq 4.3.4's local_thr and remote_lat print.
     check_thr("message size: 64 [B]\nmessage count: 1000\nmean throughput: 5000000 [msg/s]\nmean throughput: 2560.000 [Mb/s]\n", 64);
-    check_lat("message size: 64 [B]\nroundtrip count: 1000\naverage latency: 48.123 [us]\n", 64);
+    check_lat(
+        "message size: 64 [B]\nroundtrip count: 1000\naverage latency: 48.123 [us]\n",
+        64,
+    );
     for bad in [
         "message size: 64 B\nmessage count: 1000\nmean throughput: 5000000 [msg/s]\nmean throughput: 2560.000 [Mb/s]\n",
         "message size: 64 [B]\nmessage count: 1000\nmean throughput: 5000000.0 [msg/s]\nmean throughput: 2560.000 [Mb/s]\n",
@@ -264,5 +326,9 @@ fn line_checkers_accept_libzmq_output_and_reject_others() {
     ] {
         assert!(std::panic::catch_unwind(|| check_thr(bad, 64)).is_err(), "accepted {bad:?}");
     }
-    assert!(std::panic::catch_unwind(|| check_lat("message size: 64 [B]\nroundtrip count: 1000\naverage latency: 48 [us]\n", 64)).is_err());
+    assert!(std::panic::catch_unwind(|| check_lat(
+        "message size: 64 [B]\nroundtrip count: 1000\naverage latency: 48 [us]\n",
+        64
+    ))
+    .is_err());
 }

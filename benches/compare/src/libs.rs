@@ -19,7 +19,9 @@ pub struct Ferro {
 
 impl Ferro {
     pub fn new() -> Ferro {
-        Ferro { ctx: ferrozmq::Context::new() }
+        Ferro {
+            ctx: ferrozmq::Context::new(),
+        }
     }
 }
 
@@ -98,7 +100,9 @@ pub struct Libzmq {
 
 impl Libzmq {
     pub fn new() -> Libzmq {
-        Libzmq { ctx: zmq::Context::new() }
+        Libzmq {
+            ctx: zmq::Context::new(),
+        }
     }
 }
 
@@ -132,7 +136,11 @@ impl SyncLib for Libzmq {
         } else {
             s.connect(ep).map_err(e)?;
         }
-        Ok(Box::new(ZSock { s, msg: zmq::Message::new(), rcvtimeo: -1 }))
+        Ok(Box::new(ZSock {
+            s,
+            msg: zmq::Message::new(),
+            rcvtimeo: -1,
+        }))
     }
 }
 
@@ -191,7 +199,9 @@ pub struct Omq {
 
 impl Omq {
     pub fn new() -> Omq {
-        Omq { ctx: omq_tokio::Context::new() }
+        Omq {
+            ctx: omq_tokio::Context::new(),
+        }
     }
 }
 
@@ -227,7 +237,9 @@ impl SyncLib for Omq {
 
 impl SyncSock for OSock {
     fn send_bytes(&mut self, payload: &Bytes) -> Res<()> {
-        self.0.send(omq_tokio::Message::single(payload.clone())).map_err(e)
+        self.0
+            .send(omq_tokio::Message::single(payload.clone()))
+            .map_err(e)
     }
     fn recv_len(&mut self) -> Res<usize> {
         self.0.recv().map(|m| m.byte_len()).map_err(e)

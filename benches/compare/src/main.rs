@@ -37,14 +37,20 @@ pub const FANOUT_SIZE: usize = 64;
 pub const PUSH_MANY_PULLS: usize = 100;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// The cargo target directory this binary was built into: `<target>` of
 /// `<target>/release/ferrozmq-bench`.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("<target>/<profile>/exe").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>/exe")
+        .to_path_buf()
 }
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -103,7 +109,9 @@ fn main() {
             "--quick" => opts.quick = true,
             "--filter" => opts.filters.push(it.next().expect("--filter TEXT").clone()),
             "--skip-perf-tools" => opts.perf_tools = false,
-            "--report-only" => report_only = Some(PathBuf::from(it.next().expect("--report-only JSON"))),
+            "--report-only" => {
+                report_only = Some(PathBuf::from(it.next().expect("--report-only JSON")))
+            }
             "--bench" => {} // passed by `cargo bench`
             other => {
                 eprintln!("unknown argument {other}");
@@ -121,9 +129,17 @@ fn main() {
 
     let started = Instant::now();
     let timing = if opts.quick {
-        Timing { warm_up: Duration::from_millis(100), measure: Duration::from_millis(300), samples: 10 }
+        Timing {
+            warm_up: Duration::from_millis(100),
+            measure: Duration::from_millis(300),
+            samples: 10,
+        }
     } else {
-        Timing { warm_up: Duration::from_millis(300), measure: Duration::from_millis(1000), samples: 10 }
+        Timing {
+            warm_up: Duration::from_millis(300),
+            measure: Duration::from_millis(1000),
+            samples: 10,
+        }
     };
     {
         let out = opts.out.clone();
@@ -131,14 +147,18 @@ fn main() {
         let quick = opts.quick;
         watchdog::start(Duration::from_secs(120), move |name| {
             let mut run = report::Run::collect(started.elapsed(), quick);
-            run.notes.push(format!("The run was aborted: data point `{name}` hung (watchdog)."));
+            run.notes.push(format!(
+                "The run was aborted: data point `{name}` hung (watchdog)."
+            ));
             let _ = run.save(&results_path);
             let _ = report::write(&out, &run);
         });
     }
 
     let mut c = measure::criterion(timing);
-    let want = |id: &Id| opts.filters.is_empty() || opts.filters.iter().any(|f| id.name().contains(f.as_str()));
+    let want = |id: &Id| {
+        opts.filters.is_empty() || opts.filters.iter().any(|f| id.name().contains(f.as_str()))
+    };
     let rt = zmqrs::runtime();
     let _rt_guard = rt.enter(); // zmq.rs sockets are created and dropped inside the runtime
 
@@ -160,7 +180,13 @@ fn main() {
         for transport in TRANSPORTS {
             for size in SIZES {
                 for imp in IMPS.iter().copied().chain(["raw"]) {
-                    let id = Id { scenario, transport, imp, size, peers: 1 };
+                    let id = Id {
+                        scenario,
+                        transport,
+                        imp,
+                        size,
+                        peers: 1,
+                    };
                     if !want(&id) || (transport == "inproc" && (imp == "zmq.rs" || imp == "raw")) {
                         continue;
                     }
@@ -196,7 +222,13 @@ fn main() {
     // 3. PUB fan-out to 1, 10, 100 SUBs (prefix filter), tcp, 64 B.
     for subs in FANOUT_SUBS {
         for imp in IMPS {
-            let id = Id { scenario: "fanout", transport: "tcp", imp, size: FANOUT_SIZE, peers: subs };
+            let id = Id {
+                scenario: "fanout",
+                transport: "tcp",
+                imp,
+                size: FANOUT_SIZE,
+                peers: subs,
+            };
             if !want(&id) {
                 continue;
             }
@@ -220,7 +252,13 @@ fn main() {
 
     // 4. one PUSH to 100 PULLs, tcp, 64 B.
     for imp in IMPS {
-        let id = Id { scenario: "push_many", transport: "tcp", imp, size: FANOUT_SIZE, peers: PUSH_MANY_PULLS };
+        let id = Id {
+            scenario: "push_many",
+            transport: "tcp",
+            imp,
+            size: FANOUT_SIZE,
+            peers: PUSH_MANY_PULLS,
+        };
         if !want(&id) {
             continue;
         }

@@ -125,7 +125,10 @@ pub struct Id {
 
 impl Id {
     pub fn name(&self) -> String {
-        let mut s = format!("{}/{}/{}/{}B", self.scenario, self.transport, self.imp, self.size);
+        let mut s = format!(
+            "{}/{}/{}/{}B",
+            self.scenario, self.transport, self.imp, self.size
+        );
         if self.peers > 1 || self.scenario == "fanout" {
             s.push_str(&format!("/{}peers", self.peers));
         }
@@ -171,25 +174,28 @@ pub fn run_point(
                 }
                 Kind::Latency => {}
             }
-            group.bench_function(name.trim_start_matches(id.scenario).trim_start_matches('/'), |b| {
-                b.iter_custom(|iters| {
-                    if error.is_some() {
-                        return Duration::from_millis(10) * iters as u32;
-                    }
-                    let c0 = cpu_time();
-                    match fixture.run(iters) {
-                        Ok(wall) => {
-                            let cpu = cpu_time().saturating_sub(c0);
-                            rec.push(Sample { iters, wall, cpu });
-                            wall
+            group.bench_function(
+                name.trim_start_matches(id.scenario).trim_start_matches('/'),
+                |b| {
+                    b.iter_custom(|iters| {
+                        if error.is_some() {
+                            return Duration::from_millis(10) * iters as u32;
                         }
-                        Err(e) => {
-                            error = Some(e);
-                            Duration::from_millis(10) * iters as u32
+                        let c0 = cpu_time();
+                        match fixture.run(iters) {
+                            Ok(wall) => {
+                                let cpu = cpu_time().saturating_sub(c0);
+                                rec.push(Sample { iters, wall, cpu });
+                                wall
+                            }
+                            Err(e) => {
+                                error = Some(e);
+                                Duration::from_millis(10) * iters as u32
+                            }
                         }
-                    }
-                })
-            });
+                    })
+                },
+            );
             group.finish();
             drop(fixture);
             if let Some(e) = error {
@@ -203,15 +209,33 @@ pub fn run_point(
                 point.samples = keep;
                 match kind {
                     Kind::Throughput => {
-                        point.rate = median(meas.iter().map(|s| msgs(s) / s.wall.as_secs_f64()).collect());
-                        point.cpu = median(meas.iter().map(|s| s.cpu.as_secs_f64() / msgs(s) * 1e6).collect());
+                        point.rate = median(
+                            meas.iter()
+                                .map(|s| msgs(s) / s.wall.as_secs_f64())
+                                .collect(),
+                        );
+                        point.cpu = median(
+                            meas.iter()
+                                .map(|s| s.cpu.as_secs_f64() / msgs(s) * 1e6)
+                                .collect(),
+                        );
                     }
                     Kind::Latency => {
-                        point.rate = median(meas.iter().map(|s| s.iters as f64 / s.wall.as_secs_f64()).collect());
-                        point.lat_us = median(
-                            meas.iter().map(|s| s.wall.as_secs_f64() * 1e6 / (2.0 * s.iters as f64)).collect(),
+                        point.rate = median(
+                            meas.iter()
+                                .map(|s| s.iters as f64 / s.wall.as_secs_f64())
+                                .collect(),
                         );
-                        point.cpu = median(meas.iter().map(|s| s.cpu.as_secs_f64() * 1e6 / s.iters as f64).collect());
+                        point.lat_us = median(
+                            meas.iter()
+                                .map(|s| s.wall.as_secs_f64() * 1e6 / (2.0 * s.iters as f64))
+                                .collect(),
+                        );
+                        point.cpu = median(
+                            meas.iter()
+                                .map(|s| s.cpu.as_secs_f64() * 1e6 / s.iters as f64)
+                                .collect(),
+                        );
                     }
                 }
             }
@@ -221,8 +245,12 @@ pub fn run_point(
         "  -> {name}: {} ({:.1}s)",
         match (&point.error, kind) {
             (Some(e), _) => format!("FAILED: {e}"),
-            (None, Kind::Throughput) => format!("{:.0} msg/s, {:.3} CPU s/1M msgs", point.rate, point.cpu),
-            (None, Kind::Latency) => format!("{:.2} us one-way, {:.1} CPU us/roundtrip", point.lat_us, point.cpu),
+            (None, Kind::Throughput) =>
+                format!("{:.0} msg/s, {:.3} CPU s/1M msgs", point.rate, point.cpu),
+            (None, Kind::Latency) => format!(
+                "{:.2} us one-way, {:.1} CPU us/roundtrip",
+                point.lat_us, point.cpu
+            ),
         },
         started.elapsed().as_secs_f64()
     );

@@ -28,14 +28,20 @@ fn vm_hwm_kib() -> u64 {
 }
 
 pub fn run_all() -> Vec<Probe> {
-    ["ferrozmq", "libzmq"].iter().map(|imp| run_one(imp)).collect()
+    ["ferrozmq", "libzmq"]
+        .iter()
+        .map(|imp| run_one(imp))
+        .collect()
 }
 
 fn run_one(imp: &str) -> Probe {
     crate::watchdog::enter(&format!("memory/{imp}"));
     let exe = std::env::current_exe().expect("current_exe");
     let out = Command::new(exe).args(["--rss-probe", imp]).output();
-    let mut p = Probe { imp: imp.into(), ..Default::default() };
+    let mut p = Probe {
+        imp: imp.into(),
+        ..Default::default()
+    };
     match out {
         Err(e) => p.error = Some(e.to_string()),
         Ok(o) => {
@@ -51,7 +57,10 @@ fn run_one(imp: &str) -> Probe {
                 }
             }
             if !o.status.success() || p.peak_kib == 0 {
-                p.error = Some(format!("probe failed: {}", String::from_utf8_lossy(&o.stderr).trim()));
+                p.error = Some(format!(
+                    "probe failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ));
             }
         }
     }

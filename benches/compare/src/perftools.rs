@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const TOOLS: [&str; 6] = ["local_thr", "remote_thr", "local_lat", "remote_lat", "inproc_thr", "inproc_lat"];
+pub const TOOLS: [&str; 6] = [
+    "local_thr",
+    "remote_thr",
+    "local_lat",
+    "remote_lat",
+    "inproc_thr",
+    "inproc_lat",
+];
 
 #[derive(Clone, Debug, Default)]
 pub struct PerfResults {
@@ -21,7 +28,7 @@ pub struct PerfResults {
 pub struct PerfRun {
     /// e.g. "thr tcp 64 B"
     pub test: String,
-    pub local: String,  // which implementation ran the local_* side (or the inproc tool)
+    pub local: String, // which implementation ran the local_* side (or the inproc tool)
     pub remote: String, // which implementation ran the remote_* side ("" for inproc)
     pub cmd: String,
     /// the result lines as printed by the tool
@@ -33,7 +40,10 @@ pub struct PerfRun {
 
 impl PerfResults {
     pub fn skipped(why: &str) -> PerfResults {
-        PerfResults { note: Some(why.into()), ..Default::default() }
+        PerfResults {
+            note: Some(why.into()),
+            ..Default::default()
+        }
     }
 }
 
@@ -45,7 +55,8 @@ fn zeromq_src_perf_dir() -> Result<PathBuf, String> {
         .stderr(Stdio::null())
         .output()
         .map_err(|e| format!("cargo metadata: {e}"))?;
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
     for p in v["packages"].as_array().into_iter().flatten() {
         if p["name"] == "zeromq-src" {
             let manifest = PathBuf::from(p["manifest_path"].as_str().unwrap_or_default());
@@ -83,7 +94,10 @@ fn build_libzmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
             .arg(&lib)
             .args(["-lpthread", "-lrt"]);
         res.build_cmds.push(format!("{cmd:?}").replace('"', ""));
-        let fresh = match (std::fs::metadata(&bin).and_then(|m| m.modified()).ok(), lib_time) {
+        let fresh = match (
+            std::fs::metadata(&bin).and_then(|m| m.modified()).ok(),
+            lib_time,
+        ) {
             (Some(b), Some(l)) => b > l,
             _ => false,
         };
@@ -92,7 +106,10 @@ fn build_libzmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
         }
         let o = cmd.output().map_err(|e| format!("g++: {e}"))?;
         if !o.status.success() {
-            return Err(format!("g++ {tool} failed: {}", String::from_utf8_lossy(&o.stderr)));
+            return Err(format!(
+                "g++ {tool} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
         }
     }
     Ok(dest)
@@ -106,18 +123,28 @@ fn build_ferrozmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
     for t in TOOLS {
         cmd.args(["--example", t]);
     }
-    cmd.arg("--manifest-path").arg(crate::repo_root().join("Cargo.toml"));
+    cmd.arg("--manifest-path")
+        .arg(crate::repo_root().join("Cargo.toml"));
     cmd.arg("--target-dir").arg(crate::target_dir());
-    res.build_cmds.push("cargo build --release --example local_thr --example remote_thr ... (all six)".into());
+    res.build_cmds.push(
+        "cargo build --release --example local_thr --example remote_thr ... (all six)".into(),
+    );
     let o = cmd.output().map_err(|e| format!("cargo: {e}"))?;
     if !o.status.success() {
-        return Err(format!("building ferrozmq's perf tools failed: {}", String::from_utf8_lossy(&o.stderr)));
+        return Err(format!(
+            "building ferrozmq's perf tools failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
     Ok(crate::target_dir().join("release/examples"))
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_bounded(mut child: Child, deadline: Instant) -> Result<String, String> {
@@ -164,10 +191,16 @@ fn parse(run: &mut PerfRun, out: &str) {
             continue;
         }
         run.lines.push(l.to_string());
-        if let Some(v) = l.strip_prefix("mean throughput: ").and_then(|r| r.strip_suffix(" [msg/s]")) {
+        if let Some(v) = l
+            .strip_prefix("mean throughput: ")
+            .and_then(|r| r.strip_suffix(" [msg/s]"))
+        {
             run.msgs_per_s = v.trim().parse().ok();
         }
-        if let Some(v) = l.strip_prefix("average latency: ").and_then(|r| r.strip_suffix(" [us]")) {
+        if let Some(v) = l
+            .strip_prefix("average latency: ")
+            .and_then(|r| r.strip_suffix(" [us]"))
+        {
             run.lat_us = v.trim().parse().ok();
         }
     }
@@ -193,10 +226,21 @@ pub fn run(quick: bool) -> PerfResults {
             return res;
         }
     };
-    let dir = |imp: &str| if imp == "libzmq" { z.clone() } else { f.clone() };
+    let dir = |imp: &str| {
+        if imp == "libzmq" {
+            z.clone()
+        } else {
+            f.clone()
+        }
+    };
     let thr_count: u64 = if quick { 200_000 } else { 2_000_000 };
     let lat_count: u64 = if quick { 2_000 } else { 20_000 };
-    let pairs = [("ferrozmq", "libzmq"), ("libzmq", "ferrozmq"), ("libzmq", "libzmq"), ("ferrozmq", "ferrozmq")];
+    let pairs = [
+        ("ferrozmq", "libzmq"),
+        ("libzmq", "ferrozmq"),
+        ("libzmq", "libzmq"),
+        ("ferrozmq", "ferrozmq"),
+    ];
     let mut jobs: Vec<(String, &str, &str, &str, usize, u64)> = Vec::new();
     for (size, count) in [(64usize, thr_count), (1024, thr_count / 4)] {
         for (l, r) in pairs {
@@ -216,7 +260,9 @@ pub fn run(quick: bool) -> PerfResults {
             test: test.clone(),
             local: l.into(),
             remote: r.into(),
-            cmd: format!("[{l}] local_{kind} {ep} {size} {count} & [{r}] remote_{kind} {ep} {size} {count}"),
+            cmd: format!(
+                "[{l}] local_{kind} {ep} {size} {count} & [{r}] remote_{kind} {ep} {size} {count}"
+            ),
             ..Default::default()
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -237,7 +283,10 @@ pub fn run(quick: bool) -> PerfResults {
                 }
             }
         }
-        eprintln!("  -> {}: {:?} {:?} {:?}", run.cmd, run.msgs_per_s, run.lat_us, run.error);
+        eprintln!(
+            "  -> {}: {:?} {:?} {:?}",
+            run.cmd, run.msgs_per_s, run.lat_us, run.error
+        );
         res.runs.push(run);
     }
     for imp in ["libzmq", "ferrozmq"] {
@@ -252,11 +301,16 @@ pub fn run(quick: bool) -> PerfResults {
                 cmd: format!("[{imp}] inproc_{kind} {size} {count}"),
                 ..Default::default()
             };
-            match spawn(&bin, &args).and_then(|c| wait_bounded(c, Instant::now() + Duration::from_secs(60))) {
+            match spawn(&bin, &args)
+                .and_then(|c| wait_bounded(c, Instant::now() + Duration::from_secs(60)))
+            {
                 Ok(o) => parse(&mut run, &o),
                 Err(e) => run.error = Some(e),
             }
-            eprintln!("  -> {}: {:?} {:?} {:?}", run.cmd, run.msgs_per_s, run.lat_us, run.error);
+            eprintln!(
+                "  -> {}: {:?} {:?} {:?}",
+                run.cmd, run.msgs_per_s, run.lat_us, run.error
+            );
             res.runs.push(run);
         }
     }

@@ -57,7 +57,11 @@ impl Lat {
                 }
             }
         });
-        Ok(Box::new(Lat { a, buf: vec![b'x'; size], thread: Some(thread) }))
+        Ok(Box::new(Lat {
+            a,
+            buf: vec![b'x'; size],
+            thread: Some(thread),
+        }))
     }
 }
 
@@ -121,14 +125,25 @@ impl Thr {
             }
         });
         let chunk = vec![b'x'; size.max(64 * 1024) / size * size];
-        Ok(Box::new(Thr { a: Some(a), size, chunk, cmd: Some(cmd), ack, thread: Some(thread) }))
+        Ok(Box::new(Thr {
+            a: Some(a),
+            size,
+            chunk,
+            cmd: Some(cmd),
+            ack,
+            thread: Some(thread),
+        }))
     }
 }
 
 impl Fixture for Thr {
     fn run(&mut self, n: u64) -> Res<Duration> {
         let mut bytes = n * self.size as u64;
-        self.cmd.as_ref().unwrap().send(bytes).map_err(|_| "reader gone".to_string())?;
+        self.cmd
+            .as_ref()
+            .unwrap()
+            .send(bytes)
+            .map_err(|_| "reader gone".to_string())?;
         let a = self.a.as_mut().unwrap();
         let t0 = Instant::now();
         while bytes > 0 {
@@ -136,7 +151,9 @@ impl Fixture for Thr {
             a.write_all(&self.chunk[..k]).map_err(e)?;
             bytes -= k as u64;
         }
-        self.ack.recv_timeout(Duration::from_secs(60)).map_err(|_| "reader timed out".to_string())??;
+        self.ack
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| "reader timed out".to_string())??;
         Ok(t0.elapsed())
     }
 }

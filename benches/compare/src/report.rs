@@ -44,7 +44,11 @@ fn machine() -> Vec<(String, String)> {
     };
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0))
         .unwrap_or_else(|| "?".into());
@@ -97,7 +101,12 @@ impl Run {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let s = |x: &Value| x.as_str().map(String::from);
         Ok(Run {
-            points: v["points"].as_array().into_iter().flatten().map(Point::from_json).collect(),
+            points: v["points"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(Point::from_json)
+                .collect(),
             memory: v["memory"]
                 .as_array()
                 .into_iter()
@@ -112,7 +121,12 @@ impl Run {
                 .collect(),
             perf: PerfResults {
                 note: s(&v["perf"]["note"]),
-                build_cmds: v["perf"]["build_cmds"].as_array().into_iter().flatten().filter_map(s).collect(),
+                build_cmds: v["perf"]["build_cmds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(s)
+                    .collect(),
                 runs: v["perf"]["runs"]
                     .as_array()
                     .into_iter()
@@ -122,7 +136,12 @@ impl Run {
                         local: s(&r["local"]).unwrap_or_default(),
                         remote: s(&r["remote"]).unwrap_or_default(),
                         cmd: s(&r["cmd"]).unwrap_or_default(),
-                        lines: r["lines"].as_array().into_iter().flatten().filter_map(s).collect(),
+                        lines: r["lines"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(s)
+                            .collect(),
                         msgs_per_s: r["msgs_per_s"].as_f64(),
                         lat_us: r["lat_us"].as_f64(),
                         error: s(&r["error"]),
@@ -138,18 +157,42 @@ impl Run {
             date: s(&v["date"]).unwrap_or_default(),
             elapsed: Duration::from_secs_f64(v["elapsed_s"].as_f64().unwrap_or(0.0)),
             quick: v["quick"].as_bool().unwrap_or(false),
-            notes: v["notes"].as_array().into_iter().flatten().filter_map(s).collect(),
+            notes: v["notes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(s)
+                .collect(),
         })
     }
 
-    fn get(&self, scenario: &str, transport: &str, imp: &str, size: usize, peers: usize) -> Option<&Point> {
+    fn get(
+        &self,
+        scenario: &str,
+        transport: &str,
+        imp: &str,
+        size: usize,
+        peers: usize,
+    ) -> Option<&Point> {
         self.points.iter().find(|p| {
-            p.scenario == scenario && p.transport == transport && p.imp == imp && p.size == size && p.peers == peers
+            p.scenario == scenario
+                && p.transport == transport
+                && p.imp == imp
+                && p.size == size
+                && p.peers == peers
         })
     }
 
-    fn ok(&self, scenario: &str, transport: &str, imp: &str, size: usize, peers: usize) -> Option<&Point> {
-        self.get(scenario, transport, imp, size, peers).filter(|p| p.error.is_none() && p.rate.is_finite())
+    fn ok(
+        &self,
+        scenario: &str,
+        transport: &str,
+        imp: &str,
+        size: usize,
+        peers: usize,
+    ) -> Option<&Point> {
+        self.get(scenario, transport, imp, size, peers)
+            .filter(|p| p.error.is_none() && p.rate.is_finite())
     }
 
     fn thr(&self, t: &str, imp: &str, size: usize) -> Option<f64> {
@@ -217,7 +260,11 @@ const OPT_LOG: &str = "## Optimisation log";
 
 fn preserved_log(path: &Path) -> String {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    if let Some(i) = old.find(&format!("\n{OPT_LOG}\n")).map(|i| i + 1).or(old.starts_with(OPT_LOG).then_some(0)) {
+    if let Some(i) = old
+        .find(&format!("\n{OPT_LOG}\n"))
+        .map(|i| i + 1)
+        .or(old.starts_with(OPT_LOG).then_some(0))
+    {
         let body = &old[i + OPT_LOG.len()..];
         let end = body.find("\n## ").map(|j| j + 1).unwrap_or(body.len());
         let text = body[..end].trim_matches('\n');
@@ -260,7 +307,10 @@ fn markdown(run: &Run, log: &str) -> String {
          for latency.\n"
     );
     if run.quick {
-        let _ = writeln!(w, "> **Quick run** (`--quick`): short measurements, for checking the harness only.\n");
+        let _ = writeln!(
+            w,
+            "> **Quick run** (`--quick`): short measurements, for checking the harness only.\n"
+        );
     }
     for n in &run.notes {
         let _ = writeln!(w, "> **Note:** {n}\n");
@@ -273,14 +323,21 @@ fn markdown(run: &Run, log: &str) -> String {
         let _ = writeln!(w, "| {k} | {v} |");
     }
     let _ = writeln!(w, "| date | {} |", run.date);
-    let _ = writeln!(w, "| measuring time | {:.0} s (excluding the build) |", run.elapsed.as_secs_f64());
+    let _ = writeln!(
+        w,
+        "| measuring time | {:.0} s (excluding the build) |",
+        run.elapsed.as_secs_f64()
+    );
     let _ = writeln!(w);
     let _ = writeln!(w, "Commands:\n");
     let _ = writeln!(w, "```sh");
     let _ = writeln!(w, "cargo bench                       # builds benches/compare (release), runs everything, writes this file");
     let _ = writeln!(w, "cargo bench --bench compare -- --quick   # smoke run, short measurements (args need --bench compare)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter thr/tcp   # a subset (the report then has gaps)");
-    let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json");
+    let _ = writeln!(
+        w,
+        "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json"
+    );
     let _ = writeln!(w, "```\n");
 
     let _ = writeln!(w, "## Method\n");
@@ -318,10 +375,16 @@ fn markdown(run: &Run, log: &str) -> String {
     targets(w, run);
 
     // throughput tables
-    let _ = writeln!(w, "## Throughput: PUSH → PULL, msg/s (CPU s per 1 M msgs)\n");
+    let _ = writeln!(
+        w,
+        "## Throughput: PUSH → PULL, msg/s (CPU s per 1 M msgs)\n"
+    );
     for t in TRANSPORTS {
         let _ = writeln!(w, "### {t}\n");
-        let _ = writeln!(w, "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |");
+        let _ = writeln!(
+            w,
+            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+        );
         let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
         for s in SIZES {
             let row: Vec<String> = IMPS
@@ -334,8 +397,14 @@ fn markdown(run: &Run, log: &str) -> String {
         }
         let _ = writeln!(w);
     }
-    let _ = writeln!(w, "### Ratios: ferrozmq throughput over each peer (higher is better)\n");
-    let _ = writeln!(w, "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | of raw stream |");
+    let _ = writeln!(
+        w,
+        "### Ratios: ferrozmq throughput over each peer (higher is better)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | of raw stream |"
+    );
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in SIZES {
@@ -354,7 +423,11 @@ fn markdown(run: &Run, log: &str) -> String {
                 size_label(s),
                 ratio(f, run.thr(t, "libzmq", s)),
                 ratio(f, run.thr(t, "omq", s)),
-                if applicable(t, "zmq.rs") { ratio(f, run.thr(t, "zmq.rs", s)) } else { "n/a".into() },
+                if applicable(t, "zmq.rs") {
+                    ratio(f, run.thr(t, "zmq.rs", s))
+                } else {
+                    "n/a".into()
+                },
             );
         }
     }
@@ -367,7 +440,10 @@ fn markdown(run: &Run, log: &str) -> String {
         "inproc rows are not memory bandwidth: ferrozmq and OMQ.rs hand the `Bytes` over without a \
          copy, so they count payload bytes passed by reference; libzmq copies into a `zmq_msg_t`.\n"
     );
-    let _ = writeln!(w, "| transport | size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |");
+    let _ = writeln!(
+        w,
+        "| transport | size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+    );
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in [64 * 1024, 1024 * 1024] {
@@ -379,7 +455,9 @@ fn markdown(run: &Run, log: &str) -> String {
                     if !applicable(t, imp) {
                         "n/a".into()
                     } else {
-                        run.thr(t, imp, s).map(|r| bandwidth(r * s as f64)).unwrap_or_else(|| "–".into())
+                        run.thr(t, imp, s)
+                            .map(|r| bandwidth(r * s as f64))
+                            .unwrap_or_else(|| "–".into())
                     }
                 })
                 .collect();
@@ -389,10 +467,16 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w);
 
     // latency tables
-    let _ = writeln!(w, "## Latency: REQ ↔ REP, one-way µs (CPU µs per round trip)\n");
+    let _ = writeln!(
+        w,
+        "## Latency: REQ ↔ REP, one-way µs (CPU µs per round trip)\n"
+    );
     for t in TRANSPORTS {
         let _ = writeln!(w, "### {t}\n");
-        let _ = writeln!(w, "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw ping-pong |");
+        let _ = writeln!(
+            w,
+            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw ping-pong |"
+        );
         let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
         for s in SIZES {
             let row: Vec<String> = IMPS
@@ -405,8 +489,14 @@ fn markdown(run: &Run, log: &str) -> String {
         }
         let _ = writeln!(w);
     }
-    let _ = writeln!(w, "### Ratios: ferrozmq latency over each peer's (lower is better)\n");
-    let _ = writeln!(w, "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | ÷ raw ping-pong |");
+    let _ = writeln!(
+        w,
+        "### Ratios: ferrozmq latency over each peer's (lower is better)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | ÷ raw ping-pong |"
+    );
     let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in SIZES {
@@ -436,10 +526,23 @@ fn markdown(run: &Run, log: &str) -> String {
         w,
         "## PUB fan-out, tcp, {FANOUT_SIZE} B, prefix filter: messages published/s (CPU s per 1 M published)\n"
     );
-    let _ = writeln!(w, "| SUBs | ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |");
+    let _ = writeln!(
+        w,
+        "| SUBs | ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+    );
     let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in FANOUT_SUBS {
-        let row: Vec<String> = IMPS.iter().map(|imp| cell(run.get("fanout", "tcp", imp, FANOUT_SIZE, n), "tcp", imp, false)).collect();
+        let row: Vec<String> = IMPS
+            .iter()
+            .map(|imp| {
+                cell(
+                    run.get("fanout", "tcp", imp, FANOUT_SIZE, n),
+                    "tcp",
+                    imp,
+                    false,
+                )
+            })
+            .collect();
         let r = |imp: &str| run.ok("fanout", "tcp", imp, FANOUT_SIZE, n).map(|p| p.rate);
         let f = r("ferrozmq");
         let _ = writeln!(
@@ -453,14 +556,27 @@ fn markdown(run: &Run, log: &str) -> String {
     }
     let _ = writeln!(w);
     let _ = writeln!(w, "## One PUSH to {PUSH_MANY_PULLS} PULLs, tcp, {FANOUT_SIZE} B: msg/s (CPU s per 1 M msgs)\n");
-    let _ = writeln!(w, "| ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |");
+    let _ = writeln!(
+        w,
+        "| ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+    );
     let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
     {
         let row: Vec<String> = IMPS
             .iter()
-            .map(|imp| cell(run.get("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS), "tcp", imp, false))
+            .map(|imp| {
+                cell(
+                    run.get("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    "tcp",
+                    imp,
+                    false,
+                )
+            })
             .collect();
-        let r = |imp: &str| run.ok("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS).map(|p| p.rate);
+        let r = |imp: &str| {
+            run.ok("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS)
+                .map(|p| p.rate)
+        };
         let f = r("ferrozmq");
         let _ = writeln!(
             w,
@@ -565,7 +681,11 @@ fn perf_section(w: &mut String, perf: &PerfResults) {
             (None, _, Some(l)) => format!("{l:.2} µs"),
             _ => "no result line".into(),
         };
-        let remote = if r.remote.is_empty() { "(same process)" } else { r.remote.as_str() };
+        let remote = if r.remote.is_empty() {
+            "(same process)"
+        } else {
+            r.remote.as_str()
+        };
         let _ = writeln!(w, "| {} | {} | {} | {} |", r.test, r.local, remote, res);
     }
     let _ = writeln!(w, "\n<details><summary>Commands and raw output</summary>\n");
@@ -591,7 +711,12 @@ fn targets(w: &mut String, run: &Run) {
     let _ = writeln!(w, "| target | case | measured | verdict |");
     let _ = writeln!(w, "|---|---|---:|---|");
     let small = [1usize, 64, 1024];
-    let row = |w: &mut String, target: &str, case: String, measured: Option<f64>, goal: f64, higher: bool| {
+    let row = |w: &mut String,
+               target: &str,
+               case: String,
+               measured: Option<f64>,
+               goal: f64,
+               higher: bool| {
         let (m, v) = match measured {
             None => ("–".to_string(), "not measured".to_string()),
             Some(x) => {
@@ -615,35 +740,84 @@ fn targets(w: &mut String, run: &Run) {
     for t in ["tcp", "ipc"] {
         for s in small {
             let f = run.thr(t, "ferrozmq", s);
-            row(w, "throughput ≥ 2× libzmq", format!("{t} {}", size_label(s)), div(f, run.thr(t, "libzmq", s)), 2.0, true);
-            row(w, "throughput ≥ 1.2× OMQ.rs", format!("{t} {}", size_label(s)), div(f, run.thr(t, "omq", s)), 1.2, true);
+            row(
+                w,
+                "throughput ≥ 2× libzmq",
+                format!("{t} {}", size_label(s)),
+                div(f, run.thr(t, "libzmq", s)),
+                2.0,
+                true,
+            );
+            row(
+                w,
+                "throughput ≥ 1.2× OMQ.rs",
+                format!("{t} {}", size_label(s)),
+                div(f, run.thr(t, "omq", s)),
+                1.2,
+                true,
+            );
         }
     }
     for t in ["tcp", "ipc"] {
         for s in small {
             let f = run.lat(t, "ferrozmq", s);
-            row(w, "latency ≤ 0.5× libzmq", format!("{t} {}", size_label(s)), div(f, run.lat(t, "libzmq", s)), 0.5, false);
+            row(
+                w,
+                "latency ≤ 0.5× libzmq",
+                format!("{t} {}", size_label(s)),
+                div(f, run.lat(t, "libzmq", s)),
+                0.5,
+                false,
+            );
             // "below OMQ.rs": ratio < 1
             let r = div(f, run.lat(t, "omq", s));
             let (m, v) = match r {
                 None => ("–".to_string(), "not measured".to_string()),
                 Some(x) if x < 1.0 => (format!("{x:.2}×"), "**met**".to_string()),
-                Some(x) => (format!("{x:.2}×"), format!("missed: needs {:.0}% less", (1.0 - 1.0 / x) * 100.0 + 0.5)),
+                Some(x) => (
+                    format!("{x:.2}×"),
+                    format!("missed: needs {:.0}% less", (1.0 - 1.0 / x) * 100.0 + 0.5),
+                ),
             };
-            let _ = writeln!(w, "| latency below OMQ.rs | {t} {} | {m} | {v} |", size_label(s));
+            let _ = writeln!(
+                w,
+                "| latency below OMQ.rs | {t} {} | {m} | {v} |",
+                size_label(s)
+            );
         }
     }
     for s in [64 * 1024, 1024 * 1024] {
         let f = run.thr("tcp", "ferrozmq", s);
-        row(w, "tcp bandwidth ≥ 0.8× raw stream", format!("tcp {}", size_label(s)), div(f, run.thr("tcp", "raw", s)), 0.8, true);
+        row(
+            w,
+            "tcp bandwidth ≥ 0.8× raw stream",
+            format!("tcp {}", size_label(s)),
+            div(f, run.thr("tcp", "raw", s)),
+            0.8,
+            true,
+        );
     }
     for s in small {
         let f = run.thr("inproc", "ferrozmq", s);
-        row(w, "inproc throughput ≥ 3× libzmq", format!("inproc {}", size_label(s)), div(f, run.thr("inproc", "libzmq", s)), 3.0, true);
+        row(
+            w,
+            "inproc throughput ≥ 3× libzmq",
+            format!("inproc {}", size_label(s)),
+            div(f, run.thr("inproc", "libzmq", s)),
+            3.0,
+            true,
+        );
     }
     for s in small {
         let f = run.lat("inproc", "ferrozmq", s);
-        row(w, "inproc latency ≤ 0.3× libzmq", format!("inproc {}", size_label(s)), div(f, run.lat("inproc", "libzmq", s)), 0.3, false);
+        row(
+            w,
+            "inproc latency ≤ 0.3× libzmq",
+            format!("inproc {}", size_label(s)),
+            div(f, run.lat("inproc", "libzmq", s)),
+            0.3,
+            false,
+        );
     }
     // memory
     match run.memory.iter().find(|p| p.imp == "ferrozmq") {
@@ -651,7 +825,8 @@ fn targets(w: &mut String, run: &Run) {
             let growth_mib = p.peak_kib.saturating_sub(p.baseline_kib) as f64 / 1024.0;
             // Both HWMs full plus socket buffers: a generous bound of 4 × HWM × message size.
             let bound_mib = (4 * crate::memory::HWM * crate::memory::MSG) as f64 / 1048576.0;
-            let bounded = (p.accepted as usize) < crate::memory::ATTEMPTS && growth_mib <= bound_mib;
+            let bounded =
+                (p.accepted as usize) < crate::memory::ATTEMPTS && growth_mib <= bound_mib;
             let _ = writeln!(
                 w,
                 "| memory bounded by HWM | PUSH to a stalled PULL, {} KiB msgs | +{growth_mib:.1} MiB RSS, {} msgs queued | {} |",
@@ -687,7 +862,9 @@ fn svg(run: &Run, latency: bool) -> String {
     let vals: Vec<f64> = run
         .points
         .iter()
-        .filter(|p| p.scenario == scenario && p.error.is_none() && value(p).is_finite() && value(p) > 0.0)
+        .filter(|p| {
+            p.scenario == scenario && p.error.is_none() && value(p).is_finite() && value(p) > 0.0
+        })
         .map(value)
         .collect();
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
@@ -699,7 +876,10 @@ fn svg(run: &Run, latency: bool) -> String {
         lo = 1.0;
         hi = 10.0;
     }
-    let (ylo, yhi) = (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0));
+    let (ylo, yhi) = (
+        lo.log10().floor(),
+        hi.log10().ceil().max(lo.log10().floor() + 1.0),
+    );
     let (xlo, xhi) = (0.0f64, (1u64 << 20) as f64).max_log();
     let mut s = String::new();
     let _ = writeln!(
@@ -712,11 +892,18 @@ fn svg(run: &Run, latency: bool) -> String {
     } else {
         "PUSH→PULL throughput (msg/s, higher is better) vs message size"
     };
-    let _ = writeln!(s, r#"<text x="{left}" y="20" font-size="15" font-weight="bold">{title}</text>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">{title}</text>"#
+    );
     // legend
     let mut lx = left;
     for (_, name, color) in COLORS {
-        let dash = if name == "raw socket" { r#" stroke-dasharray="6,4""# } else { "" };
+        let dash = if name == "raw socket" {
+            r#" stroke-dasharray="6,4""#
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             r#"<line x1="{lx}" y1="36" x2="{}" y2="36" stroke="{color}" stroke-width="2.5"{dash}/><text x="{}" y="40">{name}</text>"#,
@@ -730,42 +917,85 @@ fn svg(run: &Run, latency: bool) -> String {
         let y0 = top;
         let px = |size: usize| x0 + ((size as f64).log10() - xlo) / (xhi - xlo) * pw;
         let py = |v: f64| y0 + ph - (v.log10() - ylo) / (yhi - ylo) * ph;
-        let _ = writeln!(s, r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##);
-        let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{t}</text>"#, x0 + pw / 2.0, y0 - 6.0);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{t}</text>"#,
+            x0 + pw / 2.0,
+            y0 - 6.0
+        );
         // y grid (decades)
         let mut d = ylo as i32;
         while d as f64 <= yhi {
             let y = py(10f64.powi(d));
-            let _ = writeln!(s, r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##, x0 + pw);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
+                x0 + pw
+            );
             if i == 0 {
-                let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, x0 - 5.0, y + 4.0, decade(d, latency));
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+                    x0 - 5.0,
+                    y + 4.0,
+                    decade(d, latency)
+                );
             }
             d += 1;
         }
         // x ticks at the measured sizes
         for size in SIZES {
             let x = px(size);
-            let _ = writeln!(s, r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#eee"/>"##, y0 + ph);
-            let _ = writeln!(s, r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#, y0 + ph + 16.0, size_label(size));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#eee"/>"##,
+                y0 + ph
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+                y0 + ph + 16.0,
+                size_label(size)
+            );
         }
         if i == 0 {
-            let label = if latency { "one-way latency" } else { "messages / s" };
+            let label = if latency {
+                "one-way latency"
+            } else {
+                "messages / s"
+            };
             let _ = writeln!(
                 s,
                 r#"<text transform="translate(14,{}) rotate(-90)" text-anchor="middle">{label}</text>"#,
                 y0 + ph / 2.0
             );
         }
-        let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">message size</text>"#, x0 + pw / 2.0, y0 + ph + 34.0);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">message size</text>"#,
+            x0 + pw / 2.0,
+            y0 + ph + 34.0
+        );
         for (imp, _, color) in COLORS {
             let pts: Vec<(f64, f64)> = SIZES
                 .iter()
-                .filter_map(|&size| run.ok(scenario, t, imp, size, 1).map(|p| (px(size), py(value(p)))))
+                .filter_map(|&size| {
+                    run.ok(scenario, t, imp, size, 1)
+                        .map(|p| (px(size), py(value(p))))
+                })
                 .collect();
             if pts.is_empty() {
                 continue;
             }
-            let dash = if imp == "raw" { r#" stroke-dasharray="6,4""# } else { "" };
+            let dash = if imp == "raw" {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            };
             let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
             let _ = writeln!(
                 s,
@@ -773,7 +1003,10 @@ fn svg(run: &Run, latency: bool) -> String {
                 path.join(" ")
             );
             for (x, y) in pts {
-                let _ = writeln!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
+                );
             }
         }
         if !applicable(t, "zmq.rs") {

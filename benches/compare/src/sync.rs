@@ -94,7 +94,14 @@ impl Thr {
                 }
             }
         });
-        let mut f = Thr { push, payload: payload(size), cmd: Some(cmd), ack, thread: Some(thread), _lib: lib };
+        let mut f = Thr {
+            push,
+            payload: payload(size),
+            cmd: Some(cmd),
+            ack,
+            thread: Some(thread),
+            _lib: lib,
+        };
         f.run(10)?; // connected and warm
         Ok(Box::new(f))
     }
@@ -102,7 +109,11 @@ impl Thr {
 
 impl Fixture for Thr {
     fn run(&mut self, n: u64) -> Res<Duration> {
-        self.cmd.as_ref().unwrap().send(n).map_err(|_| "receiver gone".to_string())?;
+        self.cmd
+            .as_ref()
+            .unwrap()
+            .send(n)
+            .map_err(|_| "receiver gone".to_string())?;
         let t0 = Instant::now();
         for _ in 0..n {
             self.push.send_bytes(&self.payload)?;
@@ -145,7 +156,12 @@ impl Lat {
                 }
             }
         });
-        let mut f = Lat { req, payload: payload(size), thread: Some(thread), _lib: lib };
+        let mut f = Lat {
+            req,
+            payload: payload(size),
+            thread: Some(thread),
+            _lib: lib,
+        };
         f.run(10)?;
         Ok(Box::new(f))
     }
@@ -172,7 +188,10 @@ impl Drop for Lat {
             let t = Instant::now();
             let r = self.req.recv_timeout_len(Duration::from_secs(1));
             if t.elapsed() >= Duration::from_secs(1) {
-                eprintln!("warning: the stop round trip took {:?} ({r:?})", t.elapsed());
+                eprintln!(
+                    "warning: the stop round trip took {:?} ({r:?})",
+                    t.elapsed()
+                );
             }
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
@@ -267,8 +286,16 @@ impl Fanout {
         ready?;
         std::thread::sleep(Duration::from_millis(100));
         cmd.send(0).map_err(|_| "subscriber thread died")?;
-        ack.recv_timeout(DEADLINE).map_err(|_| "drain timed out")??;
-        let mut f = Fanout { publ, payload: payload(size), cmd: Some(cmd), ack, thread: Some(thread), _lib: lib };
+        ack.recv_timeout(DEADLINE)
+            .map_err(|_| "drain timed out")??;
+        let mut f = Fanout {
+            publ,
+            payload: payload(size),
+            cmd: Some(cmd),
+            ack,
+            thread: Some(thread),
+            _lib: lib,
+        };
         f.run(1)?;
         Ok(Box::new(f))
     }
@@ -276,7 +303,11 @@ impl Fanout {
 
 impl Fixture for Fanout {
     fn run(&mut self, n: u64) -> Res<Duration> {
-        self.cmd.as_ref().unwrap().send(n).map_err(|_| "subscriber thread gone".to_string())?;
+        self.cmd
+            .as_ref()
+            .unwrap()
+            .send(n)
+            .map_err(|_| "subscriber thread gone".to_string())?;
         let t0 = Instant::now();
         for _ in 0..n {
             for _ in 0..BATCH {
@@ -315,7 +346,12 @@ pub struct PushMany {
 }
 
 impl PushMany {
-    pub fn new(lib: Arc<dyn SyncLib>, ep: &str, size: usize, pulls: usize) -> Res<Box<dyn Fixture>> {
+    pub fn new(
+        lib: Arc<dyn SyncLib>,
+        ep: &str,
+        size: usize,
+        pulls: usize,
+    ) -> Res<Box<dyn Fixture>> {
         let push = lib.make(K::Push, ep, true, None)?;
         let count = Arc::new(AtomicU64::new(0));
         let target = Arc::new(AtomicU64::new(u64::MAX));
@@ -324,7 +360,8 @@ impl PushMany {
         let mut threads = Vec::new();
         for _ in 0..pulls {
             let mut pull = lib.make(K::Pull, ep, false, None)?;
-            let (count, target, stop, done_tx) = (count.clone(), target.clone(), stop.clone(), done_tx.clone());
+            let (count, target, stop, done_tx) =
+                (count.clone(), target.clone(), stop.clone(), done_tx.clone());
             threads.push(std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match pull.recv_timeout_len(Duration::from_millis(100)) {
@@ -342,7 +379,16 @@ impl PushMany {
         }
         // let every PULL connect before measuring, so the PUSH spreads over all of them.
         std::thread::sleep(Duration::from_millis(200 + 5 * pulls as u64));
-        let mut f = PushMany { push, payload: payload(size), target, base: 0, done, stop, threads, _lib: lib };
+        let mut f = PushMany {
+            push,
+            payload: payload(size),
+            target,
+            base: 0,
+            done,
+            stop,
+            threads,
+            _lib: lib,
+        };
         f.run(pulls as u64 * 10)?;
         Ok(Box::new(f))
     }
@@ -356,7 +402,9 @@ impl Fixture for PushMany {
         for _ in 0..n {
             self.push.send_bytes(&self.payload)?;
         }
-        self.done.recv_timeout(DEADLINE).map_err(|_| "pullers timed out".to_string())?;
+        self.done
+            .recv_timeout(DEADLINE)
+            .map_err(|_| "pullers timed out".to_string())?;
         Ok(t0.elapsed())
     }
 }

@@ -26,7 +26,9 @@ pub fn start(limit: Duration, on_hang: impl Fn(&str) + Send + 'static) {
                 _ => None,
             };
             if let Some(name) = stuck {
-                eprintln!("watchdog: {name} exceeded {limit:?}; writing a partial report and exiting");
+                eprintln!(
+                    "watchdog: {name} exceeded {limit:?}; writing a partial report and exiting"
+                );
                 on_hang(&name);
                 std::process::exit(2);
             }

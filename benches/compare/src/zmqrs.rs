@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::time::timeout;
 use zeromq::{
-    PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, Socket, SocketRecv, SocketSend, SubSocket, ZmqMessage,
+    PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, Socket, SocketRecv, SocketSend,
+    SubSocket, ZmqMessage,
 };
 
 use crate::measure::Fixture;
@@ -27,7 +28,12 @@ fn len(m: &ZmqMessage) -> usize {
 }
 
 pub fn runtime() -> Arc<Runtime> {
-    Arc::new(tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime"))
+    Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime"),
+    )
 }
 
 async fn recv_deadline<S: SocketRecv>(s: &mut S) -> Res<ZmqMessage> {
@@ -55,7 +61,12 @@ impl Thr {
             push.connect(ep).await.map_err(e)?;
             Ok::<_, String>((push, pull))
         })?;
-        let mut f = Thr { rt, push, pull: Some(pull), payload: payload(size) };
+        let mut f = Thr {
+            rt,
+            push,
+            pull: Some(pull),
+            payload: payload(size),
+        };
         f.run(10)?;
         Ok(Box::new(f))
     }
@@ -72,7 +83,9 @@ impl Fixture for Thr {
                 for _ in 0..n {
                     match recv_deadline(&mut pull).await {
                         Ok(m) if len(&m) == size => {}
-                        Ok(m) => return (Err(format!("got {} bytes, expected {size}", len(&m))), pull),
+                        Ok(m) => {
+                            return (Err(format!("got {} bytes, expected {size}", len(&m))), pull)
+                        }
                         Err(x) => return (Err(x), pull),
                     }
                 }
@@ -119,7 +132,12 @@ impl Lat {
             req.connect(ep).await.map_err(e)?;
             Ok::<_, String>((req, echo))
         })?;
-        let mut f = Lat { rt, req, payload: payload(size), echo: Some(echo) };
+        let mut f = Lat {
+            rt,
+            req,
+            payload: payload(size),
+            echo: Some(echo),
+        };
         f.run(10)?;
         Ok(Box::new(f))
     }
@@ -131,7 +149,9 @@ impl Fixture for Lat {
         self.rt.block_on(async move {
             let t0 = Instant::now();
             for _ in 0..n {
-                req.send(ZmqMessage::from(payload.clone())).await.map_err(e)?;
+                req.send(ZmqMessage::from(payload.clone()))
+                    .await
+                    .map_err(e)?;
                 let m = recv_deadline(req).await?;
                 if len(&m) != payload.len() {
                     return Err(format!("reply of {} bytes", len(&m)));
@@ -183,7 +203,9 @@ impl Fanout {
                 Ok(subs)
             });
             while !h.is_finished() {
-                publ.send(ZmqMessage::from(probe.clone())).await.map_err(e)?;
+                publ.send(ZmqMessage::from(probe.clone()))
+                    .await
+                    .map_err(e)?;
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             let mut subs = h.await.map_err(e)??;
@@ -193,7 +215,12 @@ impl Fanout {
             }
             Ok::<_, String>((publ, subs))
         })?;
-        let mut f = Fanout { rt, publ, subs: Some(subs), payload: payload(size) };
+        let mut f = Fanout {
+            rt,
+            publ,
+            subs: Some(subs),
+            payload: payload(size),
+        };
         f.run(1)?;
         Ok(Box::new(f))
     }
@@ -283,7 +310,15 @@ impl PushMany {
             tokio::time::sleep(Duration::from_millis(200)).await;
             Ok::<_, String>((push, tasks))
         })?;
-        let mut f = PushMany { rt, push, payload: payload(size), target, base: 0, done, tasks };
+        let mut f = PushMany {
+            rt,
+            push,
+            payload: payload(size),
+            target,
+            base: 0,
+            done,
+            tasks,
+        };
         f.run(pulls as u64 * 10)?;
         Ok(Box::new(f))
     }
@@ -297,7 +332,9 @@ impl Fixture for PushMany {
         self.rt.block_on(async move {
             let t0 = Instant::now();
             for _ in 0..n {
-                push.send(ZmqMessage::from(payload.clone())).await.map_err(e)?;
+                push.send(ZmqMessage::from(payload.clone()))
+                    .await
+                    .map_err(e)?;
             }
             match timeout(DEADLINE, done.recv()).await {
                 Ok(Some(())) => Ok(t0.elapsed()),
