@@ -1,0 +1,311 @@
+//! `ferrozmq-bench`: ferrozmq, libzmq, OMQ.rs and zmq.rs side by side in one run, plus the
+//! raw-socket floor, libzmq's own perf tools cross-run against ferrozmq's, and a memory probe.
+//! Writes docs/performance.md and docs/perf/{throughput,latency}.svg.
+//!
+//! Run through `cargo bench` at the repository root (benches/compare.rs launches this), or
+//! directly: `cargo run --release -p ferrozmq-bench -- [options]`:
+//!   --out PATH          report path (default: <repo>/docs/performance.md)
+//!   --quick             shorter measurements (a smoke test, numbers not for publishing)
+//!   --filter TEXT       only data points whose name contains TEXT (repeatable)
+//!   --skip-perf-tools   do not build/run libzmq's perf tools
+//!   --report-only JSON  regenerate the report from a saved results file, measure nothing
+//!   --rss-probe IMP     (internal) the memory probe child process
+
+mod libs;
+mod measure;
+mod memory;
+mod perftools;
+mod raw;
+mod report;
+mod sync;
+mod watchdog;
+mod zmqrs;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use measure::{run_point, Id, Kind, Timing};
+use sync::SyncLib;
+
+pub const SIZES: [usize; 5] = [1, 64, 1024, 64 * 1024, 1024 * 1024];
+pub const TRANSPORTS: [&str; 3] = ["inproc", "ipc", "tcp"];
+pub const IMPS: [&str; 4] = ["ferrozmq", "libzmq", "omq", "zmq.rs"];
+pub const FANOUT_SUBS: [usize; 3] = [1, 10, 100];
+pub const FANOUT_SIZE: usize = 64;
+pub const PUSH_MANY_PULLS: usize = 100;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// The cargo target directory this binary was built into: `<target>` of
+/// `<target>/release/ferrozmq-bench`.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>/exe")
+        .to_path_buf()
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh endpoint: every data point gets its own name, path or port.
+fn endpoint(transport: &str) -> String {
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    match transport {
+        "inproc" => format!("inproc://bench-{seq}"),
+        "ipc" => {
+            let p = format!("/tmp/ferrozmq-bench-{}-{seq}.sock", std::process::id());
+            let _ = std::fs::remove_file(&p);
+            format!("ipc://{p}")
+        }
+        _ => {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            let port = l.local_addr().unwrap().port();
+            format!("tcp://127.0.0.1:{port}")
+        }
+    }
+}
+
+fn sync_lib(imp: &str) -> Arc<dyn SyncLib> {
+    match imp {
+        "ferrozmq" => Arc::new(libs::Ferro::new()),
+        "libzmq" => Arc::new(libs::Libzmq::new()),
+        "omq" => Arc::new(libs::Omq::new()),
+        _ => unreachable!(),
+    }
+}
+
+pub struct Opts {
+    pub out: PathBuf,
+    pub quick: bool,
+    pub filters: Vec<String>,
+    pub perf_tools: bool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--rss-probe") {
+        memory::child(args.get(1).map(String::as_str).unwrap_or("ferrozmq"));
+        return;
+    }
+    let mut opts = Opts {
+        out: repo_root().join("docs/performance.md"),
+        quick: false,
+        filters: Vec::new(),
+        perf_tools: true,
+    };
+    let mut report_only: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => opts.out = PathBuf::from(it.next().expect("--out PATH")),
+            "--quick" => opts.quick = true,
+            "--filter" => opts.filters.push(it.next().expect("--filter TEXT").clone()),
+            "--skip-perf-tools" => opts.perf_tools = false,
+            "--report-only" => {
+                report_only = Some(PathBuf::from(it.next().expect("--report-only JSON")))
+            }
+            "--bench" => {} // passed by `cargo bench`
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let results_path = target_dir().join("ferrozmq-bench/results.json");
+    if let Some(p) = report_only {
+        let run = report::Run::load(&p).expect("read results");
+        report::write(&opts.out, &run).expect("write report");
+        eprintln!("wrote {}", opts.out.display());
+        return;
+    }
+
+    let started = Instant::now();
+    let timing = if opts.quick {
+        Timing {
+            warm_up: Duration::from_millis(100),
+            measure: Duration::from_millis(300),
+            samples: 10,
+        }
+    } else {
+        Timing {
+            warm_up: Duration::from_millis(300),
+            measure: Duration::from_millis(1000),
+            samples: 10,
+        }
+    };
+    {
+        let out = opts.out.clone();
+        let results_path = results_path.clone();
+        let quick = opts.quick;
+        watchdog::start(Duration::from_secs(120), move |name| {
+            let mut run = report::Run::collect(started.elapsed(), quick);
+            run.notes.push(format!(
+                "The run was aborted: data point `{name}` hung (watchdog)."
+            ));
+            let _ = run.save(&results_path);
+            let _ = report::write(&out, &run);
+        });
+    }
+
+    let mut c = measure::criterion(timing);
+    let want = |id: &Id| {
+        opts.filters.is_empty() || opts.filters.iter().any(|f| id.name().contains(f.as_str()))
+    };
+    let rt = zmqrs::runtime();
+    let _rt_guard = rt.enter(); // zmq.rs sockets are created and dropped inside the runtime
+
+    // 0. unrecorded warm-up (CPU frequency, page cache, first thread spawns).
+    for imp in ["ferrozmq", "libzmq", "omq"] {
+        let ep = endpoint("inproc");
+        if let Ok(mut f) = sync::Thr::new(sync_lib(imp), &ep, 64) {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(if opts.quick { 100 } else { 500 }) {
+                if f.run(10_000).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    // 1. PUSH -> PULL throughput and 2. REQ <-> REP latency, every transport and size.
+    for (scenario, kind) in [("thr", Kind::Throughput), ("lat", Kind::Latency)] {
+        for transport in TRANSPORTS {
+            for size in SIZES {
+                for imp in IMPS.iter().copied().chain(["raw"]) {
+                    let id = Id {
+                        scenario,
+                        transport,
+                        imp,
+                        size,
+                        peers: 1,
+                    };
+                    if !want(&id) || (transport == "inproc" && (imp == "zmq.rs" || imp == "raw")) {
+                        continue;
+                    }
+                    // The raw stream of 1 B records is just the byte rate; the floor for small
+                    // messages is the stream of 64 B records.
+                    if imp == "raw" && kind == Kind::Throughput && size < 64 {
+                        continue;
+                    }
+                    let rt = rt.clone();
+                    run_point(
+                        &mut c,
+                        id,
+                        kind,
+                        1,
+                        move || {
+                            let ep = endpoint(transport);
+                            match (imp, kind) {
+                                ("raw", Kind::Throughput) => raw::Thr::new(transport, size),
+                                ("raw", Kind::Latency) => raw::Lat::new(transport, size),
+                                ("zmq.rs", Kind::Throughput) => zmqrs::Thr::new(rt, &ep, size),
+                                ("zmq.rs", Kind::Latency) => zmqrs::Lat::new(rt, &ep, size),
+                                (_, Kind::Throughput) => sync::Thr::new(sync_lib(imp), &ep, size),
+                                (_, Kind::Latency) => sync::Lat::new(sync_lib(imp), &ep, size),
+                            }
+                        },
+                        timing.samples,
+                    );
+                }
+            }
+        }
+    }
+
+    // 3. PUB fan-out to 1, 10, 100 SUBs (prefix filter), tcp, 64 B.
+    for subs in FANOUT_SUBS {
+        for imp in IMPS {
+            let id = Id {
+                scenario: "fanout",
+                transport: "tcp",
+                imp,
+                size: FANOUT_SIZE,
+                peers: subs,
+            };
+            if !want(&id) {
+                continue;
+            }
+            let rt = rt.clone();
+            run_point(
+                &mut c,
+                id,
+                Kind::Throughput,
+                sync::BATCH,
+                move || {
+                    let ep = endpoint("tcp");
+                    match imp {
+                        "zmq.rs" => zmqrs::Fanout::new(rt, &ep, FANOUT_SIZE, subs),
+                        _ => sync::Fanout::new(sync_lib(imp), &ep, FANOUT_SIZE, subs),
+                    }
+                },
+                timing.samples,
+            );
+        }
+    }
+
+    // 4. one PUSH to 100 PULLs, tcp, 64 B.
+    for imp in IMPS {
+        let id = Id {
+            scenario: "push_many",
+            transport: "tcp",
+            imp,
+            size: FANOUT_SIZE,
+            peers: PUSH_MANY_PULLS,
+        };
+        if !want(&id) {
+            continue;
+        }
+        let rt = rt.clone();
+        run_point(
+            &mut c,
+            id,
+            Kind::Throughput,
+            1,
+            move || {
+                let ep = endpoint("tcp");
+                match imp {
+                    "zmq.rs" => zmqrs::PushMany::new(rt, &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    _ => sync::PushMany::new(sync_lib(imp), &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
+                }
+            },
+            timing.samples,
+        );
+    }
+    drop(_rt_guard);
+    watchdog::leave();
+
+    // 5. memory: a PUSH whose PULL stopped reading, in a child process.
+    let mem = if opts.filters.is_empty() || opts.filters.iter().any(|f| f == "memory") {
+        memory::run_all()
+    } else {
+        Vec::new()
+    };
+
+    // 6. libzmq's own perf tools against ferrozmq's.
+    let perf = if opts.perf_tools {
+        perftools::run(opts.quick)
+    } else {
+        perftools::PerfResults::skipped("--skip-perf-tools was given")
+    };
+
+    let mut run = report::Run::collect(started.elapsed(), opts.quick);
+    run.memory = mem;
+    run.perf = perf;
+    if let Err(e) = run.save(&results_path) {
+        eprintln!("cannot save {}: {e}", results_path.display());
+    }
+    report::write(&opts.out, &run).expect("write report");
+    eprintln!(
+        "wrote {} (results: {}) in {:.0}s",
+        opts.out.display(),
+        results_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,1050 @@
+//! Turns one run into docs/performance.md and docs/perf/{throughput,latency}.svg.
+//! The section "## Optimisation log" of an existing report is carried over verbatim.
+
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::measure::{Point, RESULTS};
+use crate::memory::Probe;
+use crate::perftools::{PerfResults, PerfRun};
+use crate::{FANOUT_SIZE, FANOUT_SUBS, IMPS, PUSH_MANY_PULLS, SIZES, TRANSPORTS};
+
+pub struct Run {
+    pub points: Vec<Point>,
+    pub memory: Vec<Probe>,
+    pub perf: PerfResults,
+    pub machine: Vec<(String, String)>,
+    pub date: String,
+    pub elapsed: Duration,
+    pub quick: bool,
+    pub notes: Vec<String>,
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> Vec<(String, String)> {
+    let lscpu = sh("lscpu", &[]);
+    let field = |name: &str| {
+        lscpu
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "?".into());
+    vec![
+        ("CPU".into(), field("Model name")),
+        ("cores (logical CPUs)".into(), field("CPU(s)")),
+        ("threads per core".into(), field("Thread(s) per core")),
+        ("memory".into(), mem),
+        ("kernel".into(), sh("uname", &["-sr"])),
+        ("rustc".into(), sh("rustc", &["-V"])),
+    ]
+}
+
+impl Run {
+    pub fn collect(elapsed: Duration, quick: bool) -> Run {
+        Run {
+            points: RESULTS.lock().unwrap().clone(),
+            memory: Vec::new(),
+            perf: PerfResults::default(),
+            machine: machine(),
+            date: sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            elapsed,
+            quick,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let v = json!({
+            "points": self.points.iter().map(Point::to_json).collect::<Vec<_>>(),
+            "memory": self.memory.iter().map(|p| json!({"imp": p.imp, "accepted": p.accepted,
+                "baseline_kib": p.baseline_kib, "peak_kib": p.peak_kib, "error": p.error})).collect::<Vec<_>>(),
+            "perf": {
+                "note": self.perf.note, "build_cmds": self.perf.build_cmds,
+                "runs": self.perf.runs.iter().map(|r| json!({"test": r.test, "local": r.local,
+                    "remote": r.remote, "cmd": r.cmd, "lines": r.lines, "msgs_per_s": r.msgs_per_s,
+                    "lat_us": r.lat_us, "error": r.error})).collect::<Vec<_>>(),
+            },
+            "machine": self.machine.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "date": self.date, "elapsed_s": self.elapsed.as_secs_f64(), "quick": self.quick,
+            "notes": self.notes,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&v).unwrap())
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Run> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        let s = |x: &Value| x.as_str().map(String::from);
+        Ok(Run {
+            points: v["points"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(Point::from_json)
+                .collect(),
+            memory: v["memory"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| Probe {
+                    imp: s(&p["imp"]).unwrap_or_default(),
+                    accepted: p["accepted"].as_u64().unwrap_or(0),
+                    baseline_kib: p["baseline_kib"].as_u64().unwrap_or(0),
+                    peak_kib: p["peak_kib"].as_u64().unwrap_or(0),
+                    error: s(&p["error"]),
+                })
+                .collect(),
+            perf: PerfResults {
+                note: s(&v["perf"]["note"]),
+                build_cmds: v["perf"]["build_cmds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(s)
+                    .collect(),
+                runs: v["perf"]["runs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| PerfRun {
+                        test: s(&r["test"]).unwrap_or_default(),
+                        local: s(&r["local"]).unwrap_or_default(),
+                        remote: s(&r["remote"]).unwrap_or_default(),
+                        cmd: s(&r["cmd"]).unwrap_or_default(),
+                        lines: r["lines"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(s)
+                            .collect(),
+                        msgs_per_s: r["msgs_per_s"].as_f64(),
+                        lat_us: r["lat_us"].as_f64(),
+                        error: s(&r["error"]),
+                    })
+                    .collect(),
+            },
+            machine: v["machine"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|kv| (s(&kv[0]).unwrap_or_default(), s(&kv[1]).unwrap_or_default()))
+                .collect(),
+            date: s(&v["date"]).unwrap_or_default(),
+            elapsed: Duration::from_secs_f64(v["elapsed_s"].as_f64().unwrap_or(0.0)),
+            quick: v["quick"].as_bool().unwrap_or(false),
+            notes: v["notes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(s)
+                .collect(),
+        })
+    }
+
+    fn get(
+        &self,
+        scenario: &str,
+        transport: &str,
+        imp: &str,
+        size: usize,
+        peers: usize,
+    ) -> Option<&Point> {
+        self.points.iter().find(|p| {
+            p.scenario == scenario
+                && p.transport == transport
+                && p.imp == imp
+                && p.size == size
+                && p.peers == peers
+        })
+    }
+
+    fn ok(
+        &self,
+        scenario: &str,
+        transport: &str,
+        imp: &str,
+        size: usize,
+        peers: usize,
+    ) -> Option<&Point> {
+        self.get(scenario, transport, imp, size, peers)
+            .filter(|p| p.error.is_none() && p.rate.is_finite())
+    }
+
+    fn thr(&self, t: &str, imp: &str, size: usize) -> Option<f64> {
+        self.ok("thr", t, imp, size, 1).map(|p| p.rate)
+    }
+
+    fn lat(&self, t: &str, imp: &str, size: usize) -> Option<f64> {
+        self.ok("lat", t, imp, size, 1).map(|p| p.lat_us)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// formatting helpers
+
+fn size_label(s: usize) -> String {
+    match s {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+fn rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2} M", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1} k", r / 1e3)
+    } else {
+        format!("{r:.0}")
+    }
+}
+
+fn bandwidth(bytes_per_s: f64) -> String {
+    if bytes_per_s >= 1e9 {
+        format!("{:.2} GB/s", bytes_per_s / 1e9)
+    } else {
+        format!("{:.0} MB/s", bytes_per_s / 1e6)
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "–".into(),
+    }
+}
+
+fn applicable(t: &str, imp: &str) -> bool {
+    !(t == "inproc" && (imp == "zmq.rs" || imp == "raw"))
+}
+
+fn cell(p: Option<&Point>, t: &str, imp: &str, latency: bool) -> String {
+    if !applicable(t, imp) {
+        return "n/a".into();
+    }
+    match p {
+        None => "–".into(),
+        Some(p) if p.error.is_some() => "failed".into(),
+        Some(p) if latency => format!("{:.1} µs ({:.0})", p.lat_us, p.cpu),
+        Some(p) => format!("{} ({:.2})", rate(p.rate), p.cpu),
+    }
+}
+
+const OPT_LOG: &str = "## Optimisation log";
+
+fn preserved_log(path: &Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    if let Some(i) = old
+        .find(&format!("\n{OPT_LOG}\n"))
+        .map(|i| i + 1)
+        .or(old.starts_with(OPT_LOG).then_some(0))
+    {
+        let body = &old[i + OPT_LOG.len()..];
+        let end = body.find("\n## ").map(|j| j + 1).unwrap_or(body.len());
+        let text = body[..end].trim_matches('\n');
+        if !text.is_empty() {
+            return text.to_string();
+        }
+    }
+    "<!-- Kept verbatim when the report is regenerated: record each optimisation step here as\n\
+     \"step — what changed — before → after (scenario, numbers from this report's tables)\". -->\n\n\
+     _No entries yet._"
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+pub fn write(path: &Path, run: &Run) -> std::io::Result<()> {
+    let log = preserved_log(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir.join("perf"))?;
+    std::fs::write(dir.join("perf/throughput.svg"), svg(run, false))?;
+    std::fs::write(dir.join("perf/latency.svg"), svg(run, true))?;
+    std::fs::write(path, markdown(run, &log))
+}
+
+fn markdown(run: &Run, log: &str) -> String {
+    let mut m = String::new();
+    let w = &mut m;
+    let _ = writeln!(w, "# ferrozmq performance\n");
+    let _ = writeln!(
+        w,
+        "<!-- Generated by `cargo bench` (benches/compare). Do not edit by hand, except the \
+         Optimisation log section at the end, which regeneration keeps. -->\n"
+    );
+    let _ = writeln!(
+        w,
+        "ferrozmq against libzmq 4.3.4 (crate `zmq` 0.10), OMQ.rs (crate `omq-tokio` 0.33) and \
+         zmq.rs (crate `zeromq` 0.7), all measured in one run of one process, plus the raw-socket \
+         floor. Medians; in brackets the CPU time the whole process spent (user + system, every \
+         thread, both ends): CPU seconds per million messages for throughput, CPU µs per round trip \
+         for latency.\n"
+    );
+    if run.quick {
+        let _ = writeln!(
+            w,
+            "> **Quick run** (`--quick`): short measurements, for checking the harness only.\n"
+        );
+    }
+    for n in &run.notes {
+        let _ = writeln!(w, "> **Note:** {n}\n");
+    }
+
+    // machine
+    let _ = writeln!(w, "## Machine and run\n");
+    let _ = writeln!(w, "| | |\n|---|---|");
+    for (k, v) in &run.machine {
+        let _ = writeln!(w, "| {k} | {v} |");
+    }
+    let _ = writeln!(w, "| date | {} |", run.date);
+    let _ = writeln!(
+        w,
+        "| measuring time | {:.0} s (excluding the build) |",
+        run.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "Commands:\n");
+    let _ = writeln!(w, "```sh");
+    let _ = writeln!(w, "cargo bench                       # builds benches/compare (release), runs everything, writes this file");
+    let _ = writeln!(w, "cargo bench --bench compare -- --quick   # smoke run, short measurements (args need --bench compare)");
+    let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter thr/tcp   # a subset (the report then has gaps)");
+    let _ = writeln!(
+        w,
+        "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json"
+    );
+    let _ = writeln!(w, "```\n");
+
+    let _ = writeln!(w, "## Method\n");
+    let _ = writeln!(
+        w,
+        "- Driver: criterion 0.5 (`iter_custom`, flat sampling, 0.3 s warm-up, 1 s measurement, 10 samples \
+         per data point); the harness records wall and CPU time of each sample itself and reports medians.\n\
+         - Throughput: PUSH→PULL, timed from the first send to the last receive of each sample. \
+         Latency: REQ↔REP round trips; one-way latency = round trip / 2 (libzmq's perf-tool convention).\n\
+         - Threading is the same for ferrozmq, libzmq and OMQ.rs, as in libzmq's perf tools: the sending \
+         end (PUSH, REQ, PUB) on the bench thread, the receiving end (PULL, REP, the SUBs) on one thread \
+         of its own, default options (HWM 1000, one I/O thread), linger 0. OMQ.rs is used through its \
+         blocking API (`Context::new()` = one I/O thread running a current-thread tokio runtime, \
+         `blocking_socket`), the shape of its own `omq_bench_peer_blocking` tool.\n\
+         - zmq.rs is async-only: a multi-thread tokio runtime with the default worker count (one per \
+         core), the sending end in `block_on` on the bench thread, the receiving end as a spawned \
+         task. zmq.rs has no inproc transport (n/a).\n\
+         - Payloads are `Bytes`, sent zero-copy where the API allows (ferrozmq, OMQ.rs, zmq.rs); \
+         libzmq copies each payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message).\n\
+         - Raw floor: std blocking sockets (TcpStream with TCP_NODELAY over 127.0.0.1; a Unix \
+         socketpair for ipc). Latency: a ping-pong of records of the same size. Throughput: a byte \
+         stream of records written in chunks of at least 64 KiB, read in 1 MiB reads, counted as \
+         records per second.\n\
+         - Before the first data point, every blocking library runs an unrecorded inproc warm-up, so \
+         the first measured point does not pay for a cold CPU.\n\
+         - PUB fan-out: {FANOUT_SIZE} B messages over tcp, every SUB subscribed to the prefix `A`, \
+         which every message matches. The PUB sends batches of {} messages and waits until every \
+         SUB has all of them (far below every HWM, so nothing is dropped); the rate is messages \
+         published per second (each reaches every SUB). One thread (task for zmq.rs) reads all SUBs.\n\
+         - One PUSH to {PUSH_MANY_PULLS} PULLs: {FANOUT_SIZE} B over tcp; each PULL on its own thread \
+         (zmq.rs: its own task).\n",
+        crate::sync::BATCH
+    );
+
+    targets(w, run);
+
+    // throughput tables
+    let _ = writeln!(
+        w,
+        "## Throughput: PUSH → PULL, msg/s (CPU s per 1 M msgs)\n"
+    );
+    for t in TRANSPORTS {
+        let _ = writeln!(w, "### {t}\n");
+        let _ = writeln!(
+            w,
+            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+        );
+        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
+        for s in SIZES {
+            let row: Vec<String> = IMPS
+                .iter()
+                .copied()
+                .chain(["raw"])
+                .map(|imp| cell(run.get("thr", t, imp, s, 1), t, imp, false))
+                .collect();
+            let _ = writeln!(w, "| {} | {} |", size_label(s), row.join(" | "));
+        }
+        let _ = writeln!(w);
+    }
+    let _ = writeln!(
+        w,
+        "### Ratios: ferrozmq throughput over each peer (higher is better)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | of raw stream |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+    for t in TRANSPORTS {
+        for s in SIZES {
+            let f = run.thr(t, "ferrozmq", s);
+            let raw = if applicable(t, "raw") {
+                match (f, run.thr(t, "raw", s)) {
+                    (Some(a), Some(b)) => format!("{:.0}%", a / b * 100.0),
+                    _ => "–".into(),
+                }
+            } else {
+                "n/a".into()
+            };
+            let _ = writeln!(
+                w,
+                "| {t} | {} | {} | {} | {} | {raw} |",
+                size_label(s),
+                ratio(f, run.thr(t, "libzmq", s)),
+                ratio(f, run.thr(t, "omq", s)),
+                if applicable(t, "zmq.rs") {
+                    ratio(f, run.thr(t, "zmq.rs", s))
+                } else {
+                    "n/a".into()
+                },
+            );
+        }
+    }
+    let _ = writeln!(w);
+
+    // bandwidth
+    let _ = writeln!(w, "### Large messages: bandwidth (bytes/s)\n");
+    let _ = writeln!(
+        w,
+        "inproc rows are not memory bandwidth: ferrozmq and OMQ.rs hand the `Bytes` over without a \
+         copy, so they count payload bytes passed by reference; libzmq copies into a `zmq_msg_t`.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| transport | size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+    for t in TRANSPORTS {
+        for s in [64 * 1024, 1024 * 1024] {
+            let row: Vec<String> = IMPS
+                .iter()
+                .copied()
+                .chain(["raw"])
+                .map(|imp| {
+                    if !applicable(t, imp) {
+                        "n/a".into()
+                    } else {
+                        run.thr(t, imp, s)
+                            .map(|r| bandwidth(r * s as f64))
+                            .unwrap_or_else(|| "–".into())
+                    }
+                })
+                .collect();
+            let _ = writeln!(w, "| {t} | {} | {} |", size_label(s), row.join(" | "));
+        }
+    }
+    let _ = writeln!(w);
+
+    // latency tables
+    let _ = writeln!(
+        w,
+        "## Latency: REQ ↔ REP, one-way µs (CPU µs per round trip)\n"
+    );
+    for t in TRANSPORTS {
+        let _ = writeln!(w, "### {t}\n");
+        let _ = writeln!(
+            w,
+            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw ping-pong |"
+        );
+        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
+        for s in SIZES {
+            let row: Vec<String> = IMPS
+                .iter()
+                .copied()
+                .chain(["raw"])
+                .map(|imp| cell(run.get("lat", t, imp, s, 1), t, imp, true))
+                .collect();
+            let _ = writeln!(w, "| {} | {} |", size_label(s), row.join(" | "));
+        }
+        let _ = writeln!(w);
+    }
+    let _ = writeln!(
+        w,
+        "### Ratios: ferrozmq latency over each peer's (lower is better)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | ÷ raw ping-pong |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+    for t in TRANSPORTS {
+        for s in SIZES {
+            let f = run.lat(t, "ferrozmq", s);
+            let na = |imp: &str| {
+                if applicable(t, imp) {
+                    ratio(f, run.lat(t, imp, s))
+                } else {
+                    "n/a".into()
+                }
+            };
+            let _ = writeln!(
+                w,
+                "| {t} | {} | {} | {} | {} | {} |",
+                size_label(s),
+                na("libzmq"),
+                na("omq"),
+                na("zmq.rs"),
+                na("raw")
+            );
+        }
+    }
+    let _ = writeln!(w);
+
+    // fan-out
+    let _ = writeln!(
+        w,
+        "## PUB fan-out, tcp, {FANOUT_SIZE} B, prefix filter: messages published/s (CPU s per 1 M published)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| SUBs | ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+    );
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in FANOUT_SUBS {
+        let row: Vec<String> = IMPS
+            .iter()
+            .map(|imp| {
+                cell(
+                    run.get("fanout", "tcp", imp, FANOUT_SIZE, n),
+                    "tcp",
+                    imp,
+                    false,
+                )
+            })
+            .collect();
+        let r = |imp: &str| run.ok("fanout", "tcp", imp, FANOUT_SIZE, n).map(|p| p.rate);
+        let f = r("ferrozmq");
+        let _ = writeln!(
+            w,
+            "| {n} | {} | {} | {} | {} |",
+            row.join(" | "),
+            ratio(f, r("libzmq")),
+            ratio(f, r("omq")),
+            ratio(f, r("zmq.rs"))
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "## One PUSH to {PUSH_MANY_PULLS} PULLs, tcp, {FANOUT_SIZE} B: msg/s (CPU s per 1 M msgs)\n");
+    let _ = writeln!(
+        w,
+        "| ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+    );
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
+    {
+        let row: Vec<String> = IMPS
+            .iter()
+            .map(|imp| {
+                cell(
+                    run.get("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    "tcp",
+                    imp,
+                    false,
+                )
+            })
+            .collect();
+        let r = |imp: &str| {
+            run.ok("push_many", "tcp", imp, FANOUT_SIZE, PUSH_MANY_PULLS)
+                .map(|p| p.rate)
+        };
+        let f = r("ferrozmq");
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} |\n",
+            row.join(" | "),
+            ratio(f, r("libzmq")),
+            ratio(f, r("omq")),
+            ratio(f, r("zmq.rs"))
+        );
+    }
+
+    // failures
+    let failed: Vec<&Point> = run.points.iter().filter(|p| p.error.is_some()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(w, "### Data points that failed\n");
+        for p in failed {
+            let _ = writeln!(
+                w,
+                "- `{}/{}/{}/{}B/{}`: {}",
+                p.scenario,
+                p.transport,
+                p.imp,
+                p.size,
+                p.peers,
+                p.error.as_deref().unwrap_or("")
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    // memory
+    let _ = writeln!(w, "## Memory\n");
+    let _ = writeln!(
+        w,
+        "A PUSH (SNDHWM {h}) connected over tcp to a PULL (RCVHWM {h}) that never reads; the PUSH sends \
+         {} KiB messages with a 200 ms send timeout until one times out (at most {} = {:.1} GB). \
+         Measured in a child process; peak RSS is its VmHWM.\n",
+        crate::memory::MSG / 1024,
+        crate::memory::ATTEMPTS,
+        (crate::memory::MSG * crate::memory::ATTEMPTS) as f64 / 1e9,
+        h = crate::memory::HWM
+    );
+    if run.memory.is_empty() {
+        let _ = writeln!(w, "Not measured in this run.\n");
+    }
+    for p in &run.memory {
+        match &p.error {
+            Some(e) => {
+                let _ = writeln!(w, "- {}: probe failed: {e}", p.imp);
+            }
+            None => {
+                let _ = writeln!(
+                    w,
+                    "- **{}**: accepted {} messages ({:.1} MB) before blocking; peak RSS {:.1} MiB \
+                     (baseline {:.1} MiB, growth {:.1} MiB).",
+                    p.imp,
+                    p.accepted,
+                    (p.accepted as f64 * crate::memory::MSG as f64) / 1e6,
+                    p.peak_kib as f64 / 1024.0,
+                    p.baseline_kib as f64 / 1024.0,
+                    (p.peak_kib.saturating_sub(p.baseline_kib)) as f64 / 1024.0
+                );
+            }
+        }
+    }
+    let _ = writeln!(w);
+
+    perf_section(w, &run.perf);
+
+    let _ = writeln!(w, "## Plots\n");
+    let _ = writeln!(w, "Throughput (msg/s) and one-way latency (µs) against message size, log scales; dashed: raw sockets.\n");
+    let _ = writeln!(w, "![throughput](perf/throughput.svg)\n");
+    let _ = writeln!(w, "![latency](perf/latency.svg)\n");
+
+    let _ = writeln!(w, "{OPT_LOG}\n");
+    let _ = writeln!(w, "{log}");
+    m
+}
+
+fn perf_section(w: &mut String, perf: &PerfResults) {
+    let _ = writeln!(w, "## libzmq's perf tools, cross-run with ferrozmq's\n");
+    let _ = writeln!(
+        w,
+        "libzmq 4.3.4's own `local_thr`/`remote_thr`/`local_lat`/`remote_lat`/`inproc_*` (from the \
+         zeromq-src crate's vendored source, built with g++ against the same static libzmq), and \
+         ferrozmq's examples of the same names, in separate processes over tcp 127.0.0.1. `local` binds \
+         (PULL / REP), `remote` connects (PUSH / REQ). Throughput as printed by `local_thr`, latency \
+         by `remote_lat`.\n"
+    );
+    if let Some(n) = &perf.note {
+        let _ = writeln!(w, "{n}\n");
+    }
+    if perf.runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "| test | local (bind) | remote (connect) | result |");
+    let _ = writeln!(w, "|---|---|---|---:|");
+    for r in &perf.runs {
+        let res = match (&r.error, r.msgs_per_s, r.lat_us) {
+            (Some(e), _, _) => format!("failed: {}", e.replace('|', "/").replace('\n', " ")),
+            (None, Some(t), _) => format!("{} msg/s", rate(t)),
+            (None, _, Some(l)) => format!("{l:.2} µs"),
+            _ => "no result line".into(),
+        };
+        let remote = if r.remote.is_empty() {
+            "(same process)"
+        } else {
+            r.remote.as_str()
+        };
+        let _ = writeln!(w, "| {} | {} | {} | {} |", r.test, r.local, remote, res);
+    }
+    let _ = writeln!(w, "\n<details><summary>Commands and raw output</summary>\n");
+    let _ = writeln!(w, "```");
+    for c in &perf.build_cmds {
+        let _ = writeln!(w, "{c}");
+    }
+    for r in &perf.runs {
+        let _ = writeln!(w, "\n$ {}", r.cmd);
+        for l in &r.lines {
+            let _ = writeln!(w, "{l}");
+        }
+    }
+    let _ = writeln!(w, "```\n\n</details>\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// targets
+
+fn targets(w: &mut String, run: &Run) {
+    let _ = writeln!(w, "## Targets (issue 4)\n");
+    let _ = writeln!(w, "Computed from this run's medians. For a missed target, \"needs\" says how far ferrozmq still is from it; why it is missed, and what was tried, goes in the Optimisation log.\n");
+    let _ = writeln!(w, "| target | case | measured | verdict |");
+    let _ = writeln!(w, "|---|---|---:|---|");
+    let small = [1usize, 64, 1024];
+    let row = |w: &mut String,
+               target: &str,
+               case: String,
+               measured: Option<f64>,
+               goal: f64,
+               higher: bool| {
+        let (m, v) = match measured {
+            None => ("–".to_string(), "not measured".to_string()),
+            Some(x) => {
+                let met = if higher { x >= goal } else { x <= goal };
+                let verdict = if met {
+                    "**met**".to_string()
+                } else if higher {
+                    format!("missed: needs {:.2}× more", goal / x)
+                } else {
+                    format!("missed: needs {:.0}% less", (1.0 - goal / x) * 100.0)
+                };
+                (format!("{x:.2}×"), verdict)
+            }
+        };
+        let _ = writeln!(w, "| {target} | {case} | {m} | {v} |");
+    };
+    let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    for t in ["tcp", "ipc"] {
+        for s in small {
+            let f = run.thr(t, "ferrozmq", s);
+            row(
+                w,
+                "throughput ≥ 2× libzmq",
+                format!("{t} {}", size_label(s)),
+                div(f, run.thr(t, "libzmq", s)),
+                2.0,
+                true,
+            );
+            row(
+                w,
+                "throughput ≥ 1.2× OMQ.rs",
+                format!("{t} {}", size_label(s)),
+                div(f, run.thr(t, "omq", s)),
+                1.2,
+                true,
+            );
+        }
+    }
+    for t in ["tcp", "ipc"] {
+        for s in small {
+            let f = run.lat(t, "ferrozmq", s);
+            row(
+                w,
+                "latency ≤ 0.5× libzmq",
+                format!("{t} {}", size_label(s)),
+                div(f, run.lat(t, "libzmq", s)),
+                0.5,
+                false,
+            );
+            // "below OMQ.rs": ratio < 1
+            let r = div(f, run.lat(t, "omq", s));
+            let (m, v) = match r {
+                None => ("–".to_string(), "not measured".to_string()),
+                Some(x) if x < 1.0 => (format!("{x:.2}×"), "**met**".to_string()),
+                Some(x) => (
+                    format!("{x:.2}×"),
+                    format!("missed: needs {:.0}% less", (1.0 - 1.0 / x) * 100.0 + 0.5),
+                ),
+            };
+            let _ = writeln!(
+                w,
+                "| latency below OMQ.rs | {t} {} | {m} | {v} |",
+                size_label(s)
+            );
+        }
+    }
+    for s in [64 * 1024, 1024 * 1024] {
+        let f = run.thr("tcp", "ferrozmq", s);
+        row(
+            w,
+            "tcp bandwidth ≥ 0.8× raw stream",
+            format!("tcp {}", size_label(s)),
+            div(f, run.thr("tcp", "raw", s)),
+            0.8,
+            true,
+        );
+    }
+    for s in small {
+        let f = run.thr("inproc", "ferrozmq", s);
+        row(
+            w,
+            "inproc throughput ≥ 3× libzmq",
+            format!("inproc {}", size_label(s)),
+            div(f, run.thr("inproc", "libzmq", s)),
+            3.0,
+            true,
+        );
+    }
+    for s in small {
+        let f = run.lat("inproc", "ferrozmq", s);
+        row(
+            w,
+            "inproc latency ≤ 0.3× libzmq",
+            format!("inproc {}", size_label(s)),
+            div(f, run.lat("inproc", "libzmq", s)),
+            0.3,
+            false,
+        );
+    }
+    // memory
+    match run.memory.iter().find(|p| p.imp == "ferrozmq") {
+        Some(p) if p.error.is_none() => {
+            let growth_mib = p.peak_kib.saturating_sub(p.baseline_kib) as f64 / 1024.0;
+            // Both HWMs full plus socket buffers: a generous bound of 4 × HWM × message size.
+            let bound_mib = (4 * crate::memory::HWM * crate::memory::MSG) as f64 / 1048576.0;
+            let bounded =
+                (p.accepted as usize) < crate::memory::ATTEMPTS && growth_mib <= bound_mib;
+            let _ = writeln!(
+                w,
+                "| memory bounded by HWM | PUSH to a stalled PULL, {} KiB msgs | +{growth_mib:.1} MiB RSS, {} msgs queued | {} |",
+                crate::memory::MSG / 1024,
+                p.accepted,
+                if bounded { format!("**met** (≤ {bound_mib:.0} MiB)") } else { format!("missed (bound {bound_mib:.0} MiB)") }
+            );
+        }
+        _ => {
+            let _ = writeln!(w, "| memory bounded by HWM | | – | not measured |");
+        }
+    }
+    let _ = writeln!(w);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SVG plots, hand-written: three panels (inproc, ipc, tcp), log-log, a line per implementation.
+
+const COLORS: [(&str, &str, &str); 5] = [
+    ("ferrozmq", "ferrozmq", "#d62728"),
+    ("libzmq", "libzmq", "#1f77b4"),
+    ("omq", "OMQ.rs", "#2ca02c"),
+    ("zmq.rs", "zmq.rs", "#9467bd"),
+    ("raw", "raw socket", "#7f7f7f"),
+];
+
+fn svg(run: &Run, latency: bool) -> String {
+    let (pw, ph, left, top, gap) = (360.0, 300.0, 70.0, 72.0, 40.0);
+    let width = left + 3.0 * pw + 2.0 * gap + 20.0;
+    let height = top + ph + 60.0;
+    let value = |p: &Point| if latency { p.lat_us } else { p.rate };
+    let scenario = if latency { "lat" } else { "thr" };
+    let vals: Vec<f64> = run
+        .points
+        .iter()
+        .filter(|p| {
+            p.scenario == scenario && p.error.is_none() && value(p).is_finite() && value(p) > 0.0
+        })
+        .map(value)
+        .collect();
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+    for v in &vals {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    if vals.is_empty() {
+        lo = 1.0;
+        hi = 10.0;
+    }
+    let (ylo, yhi) = (
+        lo.log10().floor(),
+        hi.log10().ceil().max(lo.log10().floor() + 1.0),
+    );
+    let (xlo, xhi) = (0.0f64, (1u64 << 20) as f64).max_log();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let title = if latency {
+        "REQ↔REP one-way latency (µs, lower is better) vs message size"
+    } else {
+        "PUSH→PULL throughput (msg/s, higher is better) vs message size"
+    };
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">{title}</text>"#
+    );
+    // legend
+    let mut lx = left;
+    for (_, name, color) in COLORS {
+        let dash = if name == "raw socket" {
+            r#" stroke-dasharray="6,4""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{lx}" y1="36" x2="{}" y2="36" stroke="{color}" stroke-width="2.5"{dash}/><text x="{}" y="40">{name}</text>"#,
+            lx + 24.0,
+            lx + 28.0
+        );
+        lx += 110.0;
+    }
+    for (i, t) in TRANSPORTS.iter().enumerate() {
+        let x0 = left + i as f64 * (pw + gap);
+        let y0 = top;
+        let px = |size: usize| x0 + ((size as f64).log10() - xlo) / (xhi - xlo) * pw;
+        let py = |v: f64| y0 + ph - (v.log10() - ylo) / (yhi - ylo) * ph;
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{t}</text>"#,
+            x0 + pw / 2.0,
+            y0 - 6.0
+        );
+        // y grid (decades)
+        let mut d = ylo as i32;
+        while d as f64 <= yhi {
+            let y = py(10f64.powi(d));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
+                x0 + pw
+            );
+            if i == 0 {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+                    x0 - 5.0,
+                    y + 4.0,
+                    decade(d, latency)
+                );
+            }
+            d += 1;
+        }
+        // x ticks at the measured sizes
+        for size in SIZES {
+            let x = px(size);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#eee"/>"##,
+                y0 + ph
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+                y0 + ph + 16.0,
+                size_label(size)
+            );
+        }
+        if i == 0 {
+            let label = if latency {
+                "one-way latency"
+            } else {
+                "messages / s"
+            };
+            let _ = writeln!(
+                s,
+                r#"<text transform="translate(14,{}) rotate(-90)" text-anchor="middle">{label}</text>"#,
+                y0 + ph / 2.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">message size</text>"#,
+            x0 + pw / 2.0,
+            y0 + ph + 34.0
+        );
+        for (imp, _, color) in COLORS {
+            let pts: Vec<(f64, f64)> = SIZES
+                .iter()
+                .filter_map(|&size| {
+                    run.ok(scenario, t, imp, size, 1)
+                        .map(|p| (px(size), py(value(p))))
+                })
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            let dash = if imp == "raw" {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            };
+            let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2.2"{dash}/>"#,
+                path.join(" ")
+            );
+            for (x, y) in pts {
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
+                );
+            }
+        }
+        if !applicable(t, "zmq.rs") {
+            let _ = writeln!(
+                s,
+                r##"<text x="{}" y="{}" text-anchor="end" fill="#666">zmq.rs, raw: n/a</text>"##,
+                x0 + pw - 6.0,
+                y0 + ph - 8.0
+            );
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn decade(d: i32, latency: bool) -> String {
+    let v = 10f64.powi(d);
+    if latency {
+        if v >= 1000.0 {
+            format!("{} ms", v / 1000.0)
+        } else {
+            format!("{v} µs")
+        }
+    } else if v >= 1e6 {
+        format!("{}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{}k", v / 1e3)
+    } else {
+        format!("{v}")
+    }
+}
+
+trait MaxLog {
+    fn max_log(self) -> (f64, f64);
+}
+impl MaxLog for (f64, f64) {
+    /// x axis: log10 from 1 B to 1 MiB, with a little margin
+    fn max_log(self) -> (f64, f64) {
+        (-0.2, self.1.log10() + 0.2)
+    }
+}
