@@ -34,6 +34,11 @@ pub(crate) fn next_pipe_id() -> PipeId {
 /// it finds the pipe empty): a low-water mark that costs one fence per batch.
 const WRITER_CHECK_EVERY: u64 = 32;
 
+/// How many times an application thread re-checks a pipe that just had traffic before it
+/// arms its wake-up (about a microsecond). Without it a reader that keeps up with its
+/// writer arms after every message, and every write then pays for a notification.
+const HOT_SPIN: u32 = 64;
+
 struct Shared {
     id: PipeId,
     hwm: u64,
@@ -81,6 +86,12 @@ pub(crate) fn pipe(
         wake_writer: Mutex::new(wake_writer),
     });
     let (producer, consumer) = spsc::queue();
+    // Spin only where an application thread reads; an I/O thread has other sessions to
+    // serve, and spinning there would delay them.
+    let spin = matches!(
+        *shared.wake_reader.lock().unwrap_or_else(|e| e.into_inner()),
+        Notifier::Socket(_)
+    );
     (
         PipeWriter {
             shared: shared.clone(),
@@ -89,6 +100,8 @@ pub(crate) fn pipe(
         PipeReader {
             shared,
             queue: consumer,
+            spin,
+            hot: false,
         },
     )
 }
@@ -221,6 +234,10 @@ impl Drop for PipeWriter {
 pub(crate) struct PipeReader {
     shared: Arc<Shared>,
     queue: spsc::Consumer<Message>,
+    /// Whether to spin on a hot pipe before arming (application threads only).
+    spin: bool,
+    /// A message arrived since the reader last armed its wake-up.
+    hot: bool,
 }
 
 impl std::fmt::Debug for PipeReader {
@@ -250,6 +267,7 @@ impl PipeReader {
             if self.queue.taken() % WRITER_CHECK_EVERY == 0 {
                 self.wake_writer_if_blocked();
             }
+            self.hot = true;
             return Ok(msg);
         }
         self.poll_state()?;
@@ -284,6 +302,15 @@ impl PipeReader {
         }
         // Everything is read: a blocked writer may go on.
         self.wake_writer_if_blocked();
+        if self.spin && self.hot {
+            self.hot = false;
+            for _ in 0..HOT_SPIN {
+                std::hint::spin_loop();
+                if self.queue.has_item() {
+                    return Ok(());
+                }
+            }
+        }
         self.shared.reader_asleep.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         if self.queue.has_item() {
