@@ -264,7 +264,7 @@ impl PipeReader {
     /// Takes the next message.
     pub(crate) fn try_read(&mut self) -> Result<Message, ReadError> {
         if let Some(msg) = self.queue.pop() {
-            if self.queue.taken() % WRITER_CHECK_EVERY == 0 {
+            if self.queue.taken() % WRITER_CHECK_EVERY == 0 && self.below_low_water() {
                 self.wake_writer_if_blocked();
             }
             self.hot = true;
@@ -327,6 +327,16 @@ impl PipeReader {
             };
         }
         Err(ReadError::Empty)
+    }
+
+    /// Whether a blocked writer should be told now: it is blocked (a cheap, possibly stale
+    /// look) and at most half the high-water mark is unread. An I/O thread can put far
+    /// more than the mark into a pipe at once, and telling it about "room" every few
+    /// messages while there is none would only wake it for nothing. A stale look merely
+    /// delays the news: draining the pipe always tells (see `poll_state`).
+    fn below_low_water(&self) -> bool {
+        self.shared.writer_blocked.load(Ordering::Relaxed)
+            && self.queue.unread_estimate() <= self.shared.hwm / 2
     }
 
     fn wake_writer_if_blocked(&self) {

@@ -188,6 +188,15 @@ impl<T> Consumer<T> {
         Some(value)
     }
 
+    /// Items published and not yet taken, by a relaxed look at the producer's tail.
+    pub(crate) fn unread_estimate(&self) -> u64 {
+        self.shared
+            .tail
+            .0
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.head)
+    }
+
     /// Items taken so far.
     pub(crate) fn taken(&self) -> u64 {
         self.head

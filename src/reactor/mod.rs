@@ -220,13 +220,16 @@ impl Reactor {
                 std::mem::swap(&mut inbox.commands, &mut commands);
                 std::mem::swap(&mut inbox.activated, &mut activated);
             }
-            for command in commands.drain(..) {
-                self.handle(command);
-            }
+            // Pipe activations first: a socket that sends and then closes with linger 0
+            // expects what it sent before closing to go out if it can (as in libzmq,
+            // whose session sees the two in order).
             activated.sort_unstable();
             activated.dedup();
             for key in activated.drain(..) {
                 self.with_session(key, |s, cx| s.on_pipe(cx));
+            }
+            for command in commands.drain(..) {
+                self.handle(command);
             }
             self.fire_timers();
             if self.shutting_down && self.sessions.is_empty() {
@@ -255,7 +258,6 @@ impl Reactor {
     }
 
     fn handle(&mut self, command: IoCommand) {
-        let now = Instant::now();
         match command {
             IoCommand::Listen {
                 key,
@@ -344,7 +346,6 @@ impl Reactor {
                 }
             }
         }
-        let _ = now;
     }
 
     fn remove_listeners(&mut self, matches: impl Fn(&ListenerEntry) -> bool) {
