@@ -4,40 +4,20 @@
 //!
 //! Every wait is bounded by a receive timeout or a poll timeout; nothing sleeps.
 
+mod util;
+
 use ferrozmq::{poll, Context, Error, Message, PollEvents, PollItem, Socket, SocketType};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh endpoint to bind on `transport`.
-fn endpoint(transport: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    match transport {
-        "inproc" => format!("inproc://req-rep-{n}"),
-        "ipc" => format!(
-            "ipc://{}/ferrozmq-req-rep-{}-{n}.sock",
-            std::env::temp_dir().display(),
-            std::process::id()
-        ),
-        _ => "tcp://127.0.0.1:*".to_owned(),
-    }
-}
-
 fn socket(ctx: &Context, kind: SocketType) -> Socket {
-    let mut s = ctx.socket(kind).unwrap();
-    s.set_rcvtimeo(Some(WAIT)).unwrap();
-    s.set_sndtimeo(Some(WAIT)).unwrap();
-    s.set_linger(Some(Duration::ZERO)).unwrap();
-    s
+    util::bounded_socket(ctx, kind, WAIT)
 }
 
 /// Binds `s` on a fresh endpoint and returns the address to connect to.
 fn bind(s: &mut Socket, transport: &str) -> String {
-    s.bind(&endpoint(transport)).unwrap();
-    s.last_endpoint().unwrap()
+    util::bind_fresh(s, util::Transport::named(transport))
 }
 
 fn msg(frames: &[&str]) -> Message {

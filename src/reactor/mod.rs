@@ -317,13 +317,7 @@ impl Reactor {
             }
             IoCommand::CloseSocket { socket } => {
                 self.remove_listeners(|l| l.socket.id == socket);
-                let keys: Vec<usize> = self
-                    .sessions
-                    .iter()
-                    .filter(|(_, s)| s.socket.id == socket)
-                    .map(|(k, _)| *k)
-                    .collect();
-                for key in keys {
+                for key in keys_where(&self.sessions, |s| s.socket.id == socket) {
                     self.with_session(key, |s, cx| {
                         let linger = s.socket.linger();
                         s.socket_closed(cx, linger)
@@ -349,13 +343,7 @@ impl Reactor {
     }
 
     fn remove_listeners(&mut self, matches: impl Fn(&ListenerEntry) -> bool) {
-        let keys: Vec<usize> = self
-            .listeners
-            .iter()
-            .filter(|(_, l)| matches(l))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
+        for key in keys_where(&self.listeners, matches) {
             if let Some(mut l) = self.listeners.remove(&key) {
                 let _ = self.poll.registry().deregister(&mut l.listener);
             }
@@ -363,13 +351,7 @@ impl Reactor {
     }
 
     fn end_sessions(&mut self, matches: impl Fn(&Session) -> bool) {
-        let keys: Vec<usize> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| matches(s))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
+        for key in keys_where(&self.sessions, matches) {
             if let Some(mut s) = self.sessions.remove(&key) {
                 s.close(self.poll.registry());
             }
@@ -460,6 +442,14 @@ impl Reactor {
             }
         }
     }
+}
+
+/// The keys of the entries of `map` that match.
+fn keys_where<T>(map: &HashMap<usize, T>, matches: impl Fn(&T) -> bool) -> Vec<usize> {
+    map.iter()
+        .filter(|(_, v)| matches(v))
+        .map(|(k, _)| *k)
+        .collect()
 }
 
 /// Adds libzmq-style jitter and back-off to a reconnect delay.

@@ -5,7 +5,7 @@
 //! synchronises by sleeping.
 #![allow(dead_code)]
 
-use ferrozmq::{Error, Message, Socket};
+use ferrozmq::{Context, Error, Message, Socket, SocketType};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -48,6 +48,16 @@ pub enum Transport {
 impl Transport {
     pub const ALL: [Transport; 3] = [Transport::Inproc, Transport::Ipc, Transport::Tcp];
 
+    /// The transport called `name` ("inproc", "ipc" or "tcp").
+    pub fn named(name: &str) -> Transport {
+        match name {
+            "inproc" => Transport::Inproc,
+            "ipc" => Transport::Ipc,
+            "tcp" => Transport::Tcp,
+            other => panic!("unknown transport {other}"),
+        }
+    }
+
     /// A fresh endpoint to bind: a unique inproc name, a unique ipc path, or
     /// `tcp://127.0.0.1:*` (the port is resolved by the bind; see [`bind_fresh`]).
     pub fn fresh_endpoint(self) -> String {
@@ -85,6 +95,16 @@ pub fn bind_fresh(s: &mut Socket, t: Transport) -> String {
         }
         _ => ep,
     }
+}
+
+/// A socket whose blocking calls give up after `wait`, and which discards what is still
+/// queued when it is closed (linger 0), so no test can hang on it.
+pub fn bounded_socket(ctx: &Context, kind: SocketType, wait: Duration) -> Socket {
+    let mut s = ctx.socket(kind).unwrap();
+    s.set_rcvtimeo(Some(wait)).unwrap();
+    s.set_sndtimeo(Some(wait)).unwrap();
+    s.set_linger(Some(Duration::ZERO)).unwrap();
+    s
 }
 
 /// A deadline `d` from now.
