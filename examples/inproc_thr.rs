@@ -22,7 +22,7 @@ fn main() -> ferrozmq::Result<()> {
     let sender = std::thread::spawn(move || -> ferrozmq::Result<()> {
         let mut push = sender_ctx.socket(SocketType::Push)?;
         push.connect("inproc://thr_test")?;
-        let payload = Bytes::from(vec![0u8; size]);
+        let payload = Bytes::from_static(vec![0u8; size].leak());
         for _ in 0..count {
             push.send(payload.clone())?;
         }

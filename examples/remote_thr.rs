@@ -17,7 +17,7 @@ fn main() -> ferrozmq::Result<()> {
     let ctx = Context::new();
     let mut push = ctx.socket(SocketType::Push)?;
     push.connect(connect_to)?;
-    let payload = Bytes::from(vec![0u8; size]);
+    let payload = Bytes::from_static(vec![0u8; size].leak());
     for _ in 0..count {
         push.send(payload.clone())?;
     }

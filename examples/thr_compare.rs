@@ -20,7 +20,7 @@ fn ferrozmq_run(transport: &str, size: usize, count: usize) -> f64 {
     let ep = pull.last_endpoint().unwrap();
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.connect(&ep).unwrap();
-    let payload = bytes::Bytes::from(vec![0u8; size]);
+    let payload = bytes::Bytes::from_static(vec![0u8; size].leak());
     let sender = std::thread::spawn(move || {
         for _ in 0..count {
             push.send(payload.clone()).unwrap();

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 /// Bytes requested from the kernel per read.
 const READ_CHUNK: usize = 64 * 1024;
+/// The largest read, while a large frame arrives.
+const MAX_READ: usize = 1024 * 1024;
 /// Encoded bytes gathered before a write.
 const OUT_BATCH: usize = 256 * 1024;
 /// Slices per vectored write.
@@ -60,6 +62,8 @@ struct Conn {
     out: OutBuf,
     readable: bool,
     writable: bool,
+    /// Bytes to ask for in the next read (see `read_input`).
+    read_size: usize,
     peer: String,
 }
 
@@ -298,6 +302,7 @@ impl Session {
             out: OutBuf::new(),
             readable: false,
             writable: false,
+            read_size: READ_CHUNK,
             peer,
         });
         true
@@ -344,18 +349,25 @@ impl Session {
             if conn.zmtp.is_none() || !conn.readable || self.read_paused {
                 return Ok(());
             }
-            if conn.rbuf.capacity() - conn.rbuf.len() < READ_CHUNK / 4 {
-                conn.rbuf.reserve(READ_CHUNK);
+            // Reads start at one chunk and double (up to MAX_READ) while each one comes
+            // back full, that is while the kernel already holds that much: a busy link
+            // then moves many large messages per read and per wake-up, and memory still
+            // follows what arrived, never a length a peer announced. A short read starts
+            // over at one chunk, so a quiet link keeps small batches and sessions take turns.
+            let want = conn.read_size;
+            if conn.rbuf.capacity() - conn.rbuf.len() < want / 4 {
+                conn.rbuf.reserve(want);
             }
-            // At most one chunk per read, however large the buffer grew: each read is then
-            // one bounded batch for the socket, and the other sessions get their turn.
-            let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(READ_CHUNK);
+            let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
             match conn.stream.read_into(&mut conn.rbuf, room) {
                 Ok(0) => return Err("peer closed the connection".to_owned()),
                 // A short read emptied the kernel's queue; the next arrival raises a new
                 // edge, so skip the read that would only say WouldBlock.
-                Ok(n) if n < room => conn.readable = false,
-                Ok(_) => {}
+                Ok(n) if n < room => {
+                    conn.readable = false;
+                    conn.read_size = READ_CHUNK;
+                }
+                Ok(_) => conn.read_size = (conn.read_size * 2).min(MAX_READ),
                 Err(e) => match e.kind() {
                     io::ErrorKind::WouldBlock => {
                         conn.readable = false;

@@ -355,8 +355,11 @@ fn markdown(run: &Run, log: &str) -> String {
          - zmq.rs is async-only: a multi-thread tokio runtime with the default worker count (one per \
          core), the sending end in `block_on` on the bench thread, the receiving end as a spawned \
          task. zmq.rs has no inproc transport (n/a).\n\
-         - Payloads are `Bytes`, sent zero-copy where the API allows (ferrozmq, OMQ.rs, zmq.rs); \
-         libzmq copies each payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message).\n\
+         - Payloads are a static `Bytes` per size, sent zero-copy where the API allows (ferrozmq, \
+         OMQ.rs, zmq.rs), so cloning it per message touches no shared reference count (one heap \
+         `Bytes` cloned for every message makes the sender and the I/O thread bump one counter \
+         from two cores, a cost of the benchmark that made results bimodal); libzmq copies each \
+         payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message).\n\
          - Raw floor: std blocking sockets (TcpStream with TCP_NODELAY over 127.0.0.1; a Unix \
          socketpair for ipc). Latency: a ping-pong of records of the same size. Throughput: a byte \
          stream of records written in chunks of at least 64 KiB, read in 1 MiB reads, counted as \
