@@ -8,6 +8,8 @@
 //! after one `cargo build --example ...` with the same cargo, target dir and profile (a no-op
 //! when they are up to date). Every child is killed at a deadline.
 
+mod util;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -30,43 +32,7 @@ const COUNT: usize = 1000;
 /// `<target>/<profile>/examples`, with the six tools built.
 fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable is not in <target>/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("profile dir has a parent");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_string(),
-            Some(name) => name.to_string(),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "--profile", &profile]);
-        for t in TOOLS {
-            cmd.args(["--example", t]);
-        }
-        let output = cmd
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run cargo to build the perf tools");
-        assert!(
-            output.status.success(),
-            "building the perf tools failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let dir = profile_dir.join("examples");
-        for t in TOOLS {
-            let bin = dir.join(format!("{t}{}", std::env::consts::EXE_SUFFIX));
-            assert!(bin.exists(), "{} was not built", bin.display());
-        }
-        dir
-    })
+    DIR.get_or_init(|| util::build_examples(&TOOLS))
 }
 
 struct Running {

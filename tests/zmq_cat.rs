@@ -13,6 +13,8 @@
 //! Every wait on a child process is bounded: a child still running at its deadline is
 //! killed and the test fails with whatever the child printed.
 
+mod util;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -28,51 +30,8 @@ const DEADLINE: Duration = Duration::from_secs(30);
 fn zmq_cat_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        // <target>/<profile>/deps/<this test>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable is not in <target>/<profile>/deps");
-        build_example(profile_dir);
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("zmq_cat{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "{} was not built", bin.display());
-        bin
+        util::build_examples(&["zmq_cat"]).join(format!("zmq_cat{}", std::env::consts::EXE_SUFFIX))
     })
-}
-
-/// Runs `cargo build --example zmq_cat` into the target directory this test was built in.
-fn build_example(profile_dir: &Path) {
-    let target_dir = profile_dir.parent().expect("profile dir has a parent");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(name) => name.to_string(),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "zmq_cat",
-            "--profile",
-            &profile,
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run cargo to build the zmq_cat example");
-    assert!(
-        output.status.success(),
-        "building the zmq_cat example failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// What a finished `zmq_cat` printed and how it exited.

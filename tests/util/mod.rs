@@ -248,3 +248,47 @@ pub fn within<T: Send + 'static>(
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
     }
 }
+
+/// Builds the named examples into the target directory and profile this test binary was
+/// built with (a no-op when they are up to date), and returns `<target>/<profile>/examples`.
+///
+/// Cargo gives integration tests no path to example binaries, and `cargo test --test X`
+/// builds no examples, so tests that run one build it first with the same cargo.
+pub fn build_examples(names: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // <target>/<profile>/deps/<this test>
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("test executable is not in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("profile dir has a parent");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(name) => name.to_string(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "--profile", &profile]);
+    for name in names {
+        cmd.args(["--example", name]);
+    }
+    let output = cmd
+        .arg("--manifest-path")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("cannot run cargo to build the examples");
+    assert!(
+        output.status.success(),
+        "building the examples {names:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = profile_dir.join("examples");
+    for name in names {
+        let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} was not built", bin.display());
+    }
+    dir
+}
