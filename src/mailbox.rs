@@ -15,13 +15,16 @@
 use crate::pipe::PipeId;
 use crate::reactor::ReactorShared;
 use crate::socket::SocketCommand;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How many times `wait` checks for news before it sleeps (about a microsecond; longer
 /// spins starved the I/O thread on a 2-core machine).
 const SPIN_CHECKS: u32 = 200;
+
+/// The longest a socket keeps checking (yielding) before it sleeps.
+const MAX_YIELD_SPIN_NS: u64 = 50_000;
 
 /// Where a pipe sends its notifications.
 #[derive(Clone, Debug)]
@@ -46,6 +49,9 @@ impl Notifier {
 #[derive(Debug, Default)]
 pub(crate) struct Mailbox {
     pending: AtomicBool,
+    /// A running average of how long this socket's recent waits lasted, in nanoseconds
+    /// (only its own thread touches it).
+    typical_wait_ns: AtomicU64,
     state: Mutex<MailboxState>,
     cond: Condvar,
 }
@@ -135,7 +141,10 @@ impl Mailbox {
 
     /// Blocks until something arrives or `deadline` passes. Returns at once if something
     /// is already pending.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) {
+    /// Blocks until something arrives or `deadline` passes. Returns at once if something
+    /// is already pending. `expect_reply` says the caller just sent and now waits for the
+    /// answer (a request/reply loop), the one case worth a longer spin.
+    pub(crate) fn wait_for(&self, deadline: Option<Instant>, expect_reply: bool) {
         // Spin briefly first: a message is often only a few hundred nanoseconds away, and
         // a sleeping thread costs its waker a futex syscall and itself a scheduler round trip.
         for _ in 0..SPIN_CHECKS {
@@ -144,6 +153,43 @@ impl Mailbox {
             }
             std::hint::spin_loop();
         }
+        let start = Instant::now();
+        // Then, if this socket's waits have been short lately (a request/reply loop), keep
+        // checking for about twice that long, yielding the core between checks so that an
+        // I/O thread sharing it can run: waking from a futex costs tens of microseconds on
+        // a virtual machine, more than the wait itself.
+        let typical = self.typical_wait_ns.load(Ordering::Relaxed);
+        let budget = Duration::from_nanos((2 * typical).min(MAX_YIELD_SPIN_NS));
+        // Only while waiting for a reply: a streaming reader or a writer blocked on a full
+        // pipe would take the core its I/O thread needs to make progress.
+        if expect_reply && typical > 0 {
+            while start.elapsed() < budget {
+                if self.pending.load(Ordering::Acquire) {
+                    self.record_wait(start);
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        }
+        self.park(deadline);
+        self.record_wait(start);
+    }
+
+    /// Blocks until something arrives or `deadline` passes (see [`Mailbox::wait_for`]).
+    #[cfg(test)]
+    pub(crate) fn wait(&self, deadline: Option<Instant>) {
+        self.wait_for(deadline, false)
+    }
+
+    /// Folds the length of the wait that began at `start` into the running average.
+    fn record_wait(&self, start: Instant) {
+        let took = start.elapsed().as_nanos().min(u128::from(u64::MAX / 8)) as u64;
+        let old = self.typical_wait_ns.load(Ordering::Relaxed);
+        let new = if old == 0 { took } else { (old * 7 + took) / 8 };
+        self.typical_wait_ns.store(new.max(1), Ordering::Relaxed);
+    }
+
+    fn park(&self, deadline: Option<Instant>) {
         let mut state = self.lock();
         while !self.pending.load(Ordering::Acquire) {
             state.waiting = true;

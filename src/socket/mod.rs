@@ -135,6 +135,9 @@ pub struct Socket {
     activated: Vec<PipeId>,
     commands: Vec<SocketCommand>,
     terminated: bool,
+    /// A message went out since this socket last waited to receive: the next wait is for
+    /// a reply, which is worth a longer spin (see `Mailbox::wait_for`).
+    sent_since_recv_wait: bool,
     // Last, so the pattern's pipe ends are gone before the context may shut down.
     ctx: Context,
 }
@@ -171,6 +174,7 @@ impl Socket {
             activated: Vec::new(),
             commands: Vec::new(),
             terminated: false,
+            sent_since_recv_wait: false,
         })
     }
 
@@ -456,9 +460,12 @@ impl Socket {
                     error: Error::WouldBlock,
                     message: m,
                 }) => message = m,
-                done => return done,
+                done => {
+                    self.sent_since_recv_wait |= done.is_ok();
+                    return done;
+                }
             }
-            if let Err(error) = self.wait(wait) {
+            if let Err(error) = self.wait(wait, false) {
                 return Err(SendError { error, message });
             }
         }
@@ -471,19 +478,20 @@ impl Socket {
                 Err(Error::WouldBlock) => {}
                 done => return done,
             }
-            self.wait(wait)?;
+            let expect_reply = std::mem::take(&mut self.sent_since_recv_wait);
+            self.wait(wait, expect_reply)?;
         }
     }
 
     /// Waits for the mailbox, or says why not.
-    fn wait(&mut self, wait: Wait) -> Result<()> {
+    fn wait(&mut self, wait: Wait, expect_reply: bool) -> Result<()> {
         match wait {
             Wait::Never => Err(Error::WouldBlock),
             Wait::Until(deadline) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(Error::Timeout);
                 }
-                self.link.mailbox.wait(deadline);
+                self.link.mailbox.wait_for(deadline, expect_reply);
                 Ok(())
             }
         }
