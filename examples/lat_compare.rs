@@ -1,5 +1,6 @@
 //! Side-by-side PAIR ping-pong latency of ferrozmq and libzmq in one run:
-//! `cargo run --release --example lat_compare -- [transport] [size] [roundtrips]`.
+//! `cargo run --release --example lat_compare -- [transport] [size] [roundtrips] [ferrozmq|libzmq]`
+//! (the last argument runs one side only).
 //! Prints the one-way latency (elapsed / 2 / roundtrips), as libzmq's remote_lat does.
 
 use std::time::Instant;
@@ -74,8 +75,17 @@ fn main() {
     let transport = args.get(1).map(String::as_str).unwrap_or("tcp").to_string();
     let size: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let f = ferrozmq_run(&transport, size, n);
-    let l = libzmq_run(&transport, size, n);
+    let only = args.get(4).map(String::as_str);
+    let f = if only == Some("libzmq") {
+        1.0
+    } else {
+        ferrozmq_run(&transport, size, n)
+    };
+    let l = if only == Some("ferrozmq") {
+        1.0
+    } else {
+        libzmq_run(&transport, size, n)
+    };
     println!(
         "{transport} {size} B x {n}: ferrozmq {f:.2} us, libzmq {l:.2} us one-way, ratio {:.2}",
         f / l

@@ -13,7 +13,10 @@
 //!   store → full fence → load on both sides (Dekker's pattern), so one side always sees the
 //!   other and no wake-up is lost. The notifier mutexes are only taken on a transition.
 
+mod direct;
 mod spsc;
+
+pub(crate) use direct::{with_replying, DirectOut, DirectSink};
 
 use crate::mailbox::Notifier;
 use crate::Message;
@@ -42,6 +45,11 @@ const HOT_SPIN: u32 = 64;
 struct Shared {
     id: PipeId,
     hwm: u64,
+    /// Whether the reader (a session) offers the direct path (see `direct`).
+    direct_on: AtomicBool,
+    /// Boxed so that the I/O thread locking it per write does not share a cache line with
+    /// the flags the writer reads on every send.
+    direct: Box<Mutex<DirectOut>>,
     reader_asleep: AtomicBool,
     writer_blocked: AtomicBool,
     writer_gone: AtomicBool,
@@ -78,6 +86,8 @@ pub(crate) fn pipe(
     let shared = Arc::new(Shared {
         id,
         hwm: hwm as u64,
+        direct_on: AtomicBool::new(false),
+        direct: Box::default(),
         reader_asleep: AtomicBool::new(false),
         writer_blocked: AtomicBool::new(false),
         writer_gone: AtomicBool::new(false),
@@ -150,10 +160,56 @@ impl PipeWriter {
         if !self.room_or_block() {
             return Err(WriteError::Full(msg));
         }
+        // The cheap, usually false, test first: only a send answering a receive may go
+        // direct, so a stream of sends pays one thread-local load here.
+        let msg = if direct::replying() && self.shared.direct_on.load(Ordering::Relaxed) {
+            match self.try_direct(msg) {
+                Ok(()) => return Ok(()),
+                Err(msg) => msg,
+            }
+        } else {
+            msg
+        };
         self.queue.push(msg);
         self.queue.publish();
         self.wake_reader_if_asleep();
         Ok(())
+    }
+
+    /// The direct path (see `direct`): when the reading session is idle and nothing is
+    /// queued, write the message to its connection from this thread. Gives the message back
+    /// when it must be queued instead.
+    #[inline(never)]
+    fn try_direct(&mut self, msg: Message) -> Result<(), Message> {
+        if !self.shared.reader_asleep.load(Ordering::Relaxed) || self.queue.len() != 0 {
+            return Err(msg);
+        }
+        let Ok(mut direct) = self.shared.direct.try_lock() else {
+            return Err(msg);
+        };
+        if !direct.idle {
+            return Err(msg);
+        }
+        let Some(sink) = direct.sink.as_mut() else {
+            return Err(msg);
+        };
+        match sink.write_message(&msg) {
+            Ok(rest) if rest.is_empty() => Ok(()),
+            Ok(rest) => {
+                log::trace!(
+                    "pipe {}: direct write left {} bytes for the session",
+                    self.shared.id,
+                    rest.len()
+                );
+                // Part of it is in the kernel: the session sends the rest before anything.
+                direct.pending = rest;
+                direct.idle = false;
+                drop(direct);
+                self.shared.notify(&self.shared.wake_reader);
+                Ok(())
+            }
+            Err(_) => Err(msg),
+        }
     }
 
     /// Queues every message of `batch` regardless of the high-water mark (an I/O thread
@@ -274,6 +330,22 @@ impl PipeReader {
         self.try_read()
     }
 
+    /// Offers (`Some`) or withdraws (`None`) the direct path to this pipe's writer.
+    pub(crate) fn set_direct(&self, sink: Option<Box<dyn DirectSink>>) {
+        let mut direct = self.shared.direct.lock().unwrap_or_else(|e| e.into_inner());
+        self.shared
+            .direct_on
+            .store(sink.is_some(), Ordering::Relaxed);
+        direct.sink = sink;
+        direct.idle = false;
+        direct.pending.clear();
+    }
+
+    /// A handle on the direct-path state, for the session's writes.
+    pub(crate) fn direct_handle(&self) -> DirectHandle {
+        DirectHandle(self.shared.clone())
+    }
+
     /// Whether a message is ready without blocking. When it returns false the reader will
     /// be notified of the next arrival.
     pub(crate) fn has_message(&mut self) -> bool {
@@ -357,6 +429,22 @@ impl Drop for PipeReader {
         if !self.shared.writer_gone.load(Ordering::Acquire) {
             self.shared.notify(&self.shared.wake_writer);
         }
+    }
+}
+
+/// The session's handle on a pipe's direct-path state.
+pub(crate) struct DirectHandle(Arc<Shared>);
+
+impl DirectHandle {
+    /// Locks the state for a whole write.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, DirectOut> {
+        self.0.direct.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for DirectHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DirectHandle").field(&self.0.id).finish()
     }
 }
 

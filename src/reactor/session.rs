@@ -15,9 +15,9 @@
 
 use super::{next_backoff, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
-use crate::pipe::{link, Pipe, ReadError};
+use crate::pipe::{link, DirectHandle, DirectSink, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
-use crate::transport::{self, ConnectTarget, Stream};
+use crate::transport::{self, ConnectTarget, Stream, WriteHandle};
 use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo};
 use crate::{Message, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -64,6 +64,8 @@ struct Conn {
     writable: bool,
     /// Bytes to ask for in the next read (see `read_input`).
     read_size: usize,
+    /// The direct-path state shared with the socket's writer, once offered.
+    direct: Option<DirectHandle>,
     peer: String,
 }
 
@@ -251,6 +253,7 @@ impl Session {
 
     /// Ends the session: stops watching the stream and drops it and the pipe ends.
     pub(super) fn close(&mut self, registry: &Registry) {
+        self.withdraw_direct();
         if let Some(mut conn) = self.conn.take() {
             // Read what the peer already sent, so closing does not reset the connection
             // (a reset can destroy data still in flight towards the peer).
@@ -303,6 +306,7 @@ impl Session {
             readable: false,
             writable: false,
             read_size: READ_CHUNK,
+            direct: None,
             peer,
         });
         true
@@ -444,6 +448,43 @@ impl Session {
             }
             Some(_) => {}
         }
+        self.offer_direct();
+    }
+
+    /// Lets the socket write straight to this connection while the session is idle (see
+    /// `pipe::direct`). Not for subscribers, whose subscriptions need per-peer encoding.
+    /// Only over tcp, for now: measured with local_lat/remote_lat in two processes, the
+    /// one-way tcp latency fell from ~9.5 to ~3.5 us, while ipc did not change (8.7 vs
+    /// 8.8 us) and got slower in one process, where both ends share an I/O thread.
+    fn offer_direct(&mut self) {
+        if matches!(self.config.socket_type, SocketType::Sub | SocketType::XSub) {
+            return;
+        }
+        let (Some(conn), Some(pipe)) = (&mut self.conn, &self.pipe) else {
+            return;
+        };
+        if !matches!(conn.stream, Stream::Tcp(_)) {
+            return;
+        }
+        match conn.stream.write_handle() {
+            Ok(handle) => {
+                pipe.reader.set_direct(Some(Box::new(DirectWriter {
+                    handle,
+                    scratch: OutBuf::new(),
+                })));
+                conn.direct = Some(pipe.reader.direct_handle());
+            }
+            Err(e) => log::debug!("connection to {}: no direct path: {e}", conn.peer),
+        }
+    }
+
+    /// Withdraws the direct path (the connection is going away).
+    fn withdraw_direct(&mut self) {
+        if let (Some(conn), Some(pipe)) = (&mut self.conn, &self.pipe) {
+            if conn.direct.take().is_some() {
+                pipe.reader.set_direct(None);
+            }
+        }
     }
 
     /// A SUBSCRIBE or CANCEL command: publishers get it as a `0x01`/`0x00` message, like
@@ -475,7 +516,9 @@ impl Session {
         }
     }
 
-    /// Encodes queued messages and writes until done or the kernel pushes back.
+    /// Encodes queued messages and writes until done or the kernel pushes back. Holds the
+    /// direct-path lock throughout, and marks the session idle for the direct path only if
+    /// it leaves nothing behind.
     fn write_output(&mut self) -> io::Result<()> {
         let Some(conn) = &mut self.conn else {
             return Ok(());
@@ -484,25 +527,37 @@ impl Session {
             return Ok(());
         };
         let ready = zmtp.is_ready();
-        loop {
+        let mut direct = conn.direct.as_ref().map(DirectHandle::lock);
+        if let Some(d) = direct.as_mut() {
+            d.idle = false;
+            if !d.pending.is_empty() {
+                conn.out.put_slice(&d.pending);
+                d.pending.clear();
+            }
+        }
+        let mut drained = false;
+        let result = loop {
             if ready && conn.out.len() < OUT_BATCH {
                 if let Some(pipe) = &mut self.pipe {
                     while conn.out.len() < OUT_BATCH {
                         match pipe.reader.try_read() {
                             Ok(msg) => encode(zmtp, self.config.socket_type, &msg, &mut conn.out),
-                            Err(_) => break,
+                            Err(_) => {
+                                drained = true;
+                                break;
+                            }
                         }
                     }
                 }
             }
             if conn.out.is_empty() || !conn.writable {
-                return Ok(());
+                break Ok(());
             }
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];
             let n = conn.out.io_slices(&mut slices);
             let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
             match conn.stream.write_vectored(&slices[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
                     conn.out.advance(written);
                     if written < offered {
@@ -512,12 +567,16 @@ impl Session {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     conn.writable = false;
-                    return Ok(());
+                    break Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
+        };
+        if let Some(d) = direct.as_mut() {
+            d.idle = result.is_ok() && ready && drained && conn.out.is_empty() && conn.writable;
         }
+        result
     }
 
     /// Whether there is nothing left to do: the socket let go of the pipe (or closed) and
@@ -541,6 +600,7 @@ impl Session {
 
     /// The connection is gone: accepted sessions end, connecting ones try again later.
     fn lost(&mut self, cx: &mut Cx<'_>, reason: &str) -> Status {
+        self.withdraw_direct();
         if let Some(conn) = &self.conn {
             log::debug!("connection to {} closed: {reason}", conn.peer);
         }
@@ -593,4 +653,33 @@ fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut O
         }
     }
     Connection::encode_message(msg, out);
+}
+
+/// The session's side of the direct path: encodes a message and writes it to a second
+/// handle on the connection's socket.
+struct DirectWriter {
+    handle: WriteHandle,
+    scratch: OutBuf,
+}
+
+impl DirectSink for DirectWriter {
+    fn write_message(&mut self, msg: &Message) -> io::Result<Vec<u8>> {
+        Connection::encode_message(msg, &mut self.scratch);
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let n = self.scratch.io_slices(&mut slices);
+        match self.handle.write_vectored(&slices[..n]) {
+            Ok(written) if written > 0 => {
+                self.scratch.advance(written);
+                Ok(self.scratch.take_vec())
+            }
+            Ok(_) => {
+                self.scratch.take_vec();
+                Err(io::ErrorKind::WriteZero.into())
+            }
+            Err(e) => {
+                self.scratch.take_vec();
+                Err(e)
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ use crate::context::Context;
 use crate::endpoint::Endpoint;
 use crate::mailbox::{Mailbox, Notifier};
 use crate::options::Options;
-use crate::pipe::{link, Pipe, PipeId};
+use crate::pipe::{link, with_replying, Pipe, PipeId};
 use crate::reactor::{IoCommand, ReactorShared, SessionConfig};
 use crate::{transport, Error, Message, Result, SendError, SocketType};
 use bytes::Bytes;
@@ -138,6 +138,9 @@ pub struct Socket {
     /// A message went out since this socket last waited to receive: the next wait is for
     /// a reply, which is worth a longer spin (see `Mailbox::wait_for`).
     sent_since_recv_wait: bool,
+    /// The last message operation was a receive: the next send answers it (request/reply),
+    /// which may take the direct path (see `pipe::direct`).
+    answering: bool,
     // Last, so the pattern's pipe ends are gone before the context may shut down.
     ctx: Context,
 }
@@ -175,6 +178,7 @@ impl Socket {
             commands: Vec::new(),
             terminated: false,
             sent_since_recv_wait: false,
+            answering: false,
         })
     }
 
@@ -455,13 +459,17 @@ impl Socket {
             if let Err(error) = self.process_mailbox() {
                 return Err(SendError { error, message });
             }
-            match self.pattern.send(message) {
+            let pattern = &mut self.pattern;
+            match with_replying(self.answering, || pattern.send(message)) {
                 Err(SendError {
                     error: Error::WouldBlock,
                     message: m,
                 }) => message = m,
                 done => {
-                    self.sent_since_recv_wait |= done.is_ok();
+                    if done.is_ok() {
+                        self.sent_since_recv_wait = true;
+                        self.answering = false;
+                    }
                     return done;
                 }
             }
@@ -476,7 +484,10 @@ impl Socket {
             self.process_mailbox()?;
             match self.pattern.recv() {
                 Err(Error::WouldBlock) => {}
-                done => return done,
+                done => {
+                    self.answering |= done.is_ok();
+                    return done;
+                }
             }
             let expect_reply = std::mem::take(&mut self.sent_since_recv_wait);
             self.wait(wait, expect_reply)?;

@@ -65,7 +65,34 @@ impl Stream {
     }
 }
 
+/// A second handle on a connected stream's socket, for writing from another thread (the
+/// direct path). It shares the socket, and so its non-blocking mode, with the `Stream`.
+#[derive(Debug)]
+pub(crate) enum WriteHandle {
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl WriteHandle {
+    /// Writes as much of `bufs` as the kernel takes now.
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            WriteHandle::Tcp(s) => s.write_vectored(bufs),
+            WriteHandle::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+}
+
 impl Stream {
+    /// A handle for writing to this stream's socket from another thread.
+    pub(crate) fn write_handle(&self) -> io::Result<WriteHandle> {
+        use std::os::fd::AsFd;
+        Ok(match self {
+            Stream::Tcp(s) => WriteHandle::Tcp(s.as_fd().try_clone_to_owned()?.into()),
+            Stream::Unix(s) => WriteHandle::Unix(s.as_fd().try_clone_to_owned()?.into()),
+        })
+    }
+
     /// Reads at most `max` bytes into the spare capacity of `buf` without zero-filling it
     /// first, and returns how many bytes arrived (0 at end of stream).
     ///

@@ -76,6 +76,22 @@ impl OutBuf {
         filled
     }
 
+    /// Moves everything pending out into one vector (a copy), leaving the buffer empty.
+    pub fn take_vec(&mut self) -> Vec<u8> {
+        let mut all = Vec::with_capacity(self.len());
+        while !self.is_empty() {
+            let mut slices = [std::io::IoSlice::new(&[]); 16];
+            let n = self.io_slices(&mut slices);
+            let mut taken = 0;
+            for slice in &slices[..n] {
+                all.extend_from_slice(slice);
+                taken += slice.len();
+            }
+            self.advance(taken);
+        }
+        all
+    }
+
     /// Drops the first `n` pending bytes (after a write of `n` bytes). Advancing past the end
     /// simply empties the buffer.
     pub fn advance(&mut self, mut n: usize) {
