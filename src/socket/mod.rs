@@ -138,8 +138,8 @@ pub struct Socket {
     /// A message went out since this socket last waited to receive: the next wait is for
     /// a reply, which is worth a longer spin (see `Mailbox::wait_for`).
     sent_since_recv_wait: bool,
-    /// The last message operation was a receive: the next send answers it (request/reply),
-    /// which may take the direct path (see `pipe::direct`).
+    /// The last message operation was a receive that had to wait: the next send answers it
+    /// (request/reply), which may take the direct path (see `pipe::direct`).
     answering: bool,
     // Last, so the pattern's pipe ends are gone before the context may shut down.
     ctx: Context,
@@ -480,17 +480,23 @@ impl Socket {
     }
 
     fn recv_with(&mut self, wait: Wait) -> Result<Message> {
+        let mut waited = false;
         loop {
             self.process_mailbox()?;
             match self.pattern.recv() {
                 Err(Error::WouldBlock) => {}
                 done => {
-                    self.answering |= done.is_ok();
+                    // The next send answers this message. Only a message the socket had to
+                    // wait for makes it a request/reply turn worth the direct path: a server
+                    // working through queued requests leaves its replies to the I/O thread,
+                    // which batches those to one peer into one write.
+                    self.answering = done.is_ok() && waited;
                     return done;
                 }
             }
             let expect_reply = std::mem::take(&mut self.sent_since_recv_wait);
             self.wait(wait, expect_reply)?;
+            waited = true;
         }
     }
 
