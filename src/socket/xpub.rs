@@ -64,7 +64,14 @@ pub(crate) struct XPub {
     manual: bool,
     publisher_only: bool,
     closed: Vec<PipeId>,
+    /// Reading from peers stopped because `pending` is full (see `PENDING_LIMIT`).
+    stalled: bool,
 }
+
+/// At most this many messages wait for `recv`. Past it the XPUB stops reading its peers'
+/// pipes (they fill to their high-water marks and the peers are slowed by TCP flow control)
+/// until the application takes half of them: a peer can never grow this queue without bound.
+const PENDING_LIMIT: usize = 10_000;
 
 impl XPub {
     /// The rules of a PUB: the same, but nothing is passed up.
@@ -87,6 +94,10 @@ impl XPub {
             return;
         };
         loop {
+            if !self.publisher_only && self.pending.len() >= PENDING_LIMIT {
+                self.stalled = true;
+                return;
+            }
             match self.readers[i].try_read() {
                 Ok(msg) => {
                     log::trace!("XPUB: from peer {id}: {msg:?}");
@@ -200,6 +211,15 @@ impl Pattern for XPub {
 
     fn recv(&mut self) -> Result<Message> {
         let (msg, source) = self.pending.pop_front().ok_or(Error::WouldBlock)?;
+        if self.stalled && self.pending.len() <= PENDING_LIMIT / 2 {
+            // The stalled pipes were not read to empty, so no notification will come: read
+            // them now.
+            self.stalled = false;
+            let ids: Vec<PipeId> = self.readers.iter().map(PipeReader::id).collect();
+            for id in ids {
+                self.read_pipe(id);
+            }
+        }
         if self.manual {
             match source {
                 Source::Peer(p) => self.last_pipe = self.dist.contains(p).then_some(p),
@@ -242,5 +262,45 @@ impl Pattern for XPub {
             other => return Err(unsupported_option(&other, socket_type)),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailbox::{Mailbox, Notifier};
+    use crate::pipe::link;
+
+    #[test]
+    fn a_peer_cannot_grow_the_pending_queue_without_bound() {
+        let mut xpub = XPub::default();
+        xpub.set_option(TypeOption::XpubVerbose(true), SocketType::XPub)
+            .unwrap();
+        let mb = Mailbox::new();
+        let (ours, mut peer) = link(Notifier::Socket(mb.clone()), Notifier::Socket(mb), 0, 0);
+        let id = ours.id();
+        // The peer sends far more distinct subscriptions than the limit.
+        let total = PENDING_LIMIT * 2 + 10;
+        for n in 0..total {
+            let mut body = vec![1u8];
+            body.extend_from_slice(n.to_string().as_bytes());
+            peer.writer.try_write(Message::from(body)).unwrap();
+        }
+        xpub.attach(ours, PeerMeta::default());
+        xpub.activated(id);
+        assert_eq!(
+            xpub.pending.len(),
+            PENDING_LIMIT,
+            "reading stops at the limit"
+        );
+        // Taking half resumes reading, and every subscription arrives in order.
+        for n in 0..total {
+            let msg = xpub
+                .recv()
+                .unwrap_or_else(|e| panic!("subscription {n} missing: {e}"));
+            assert_eq!(&msg[0][1..], n.to_string().as_bytes());
+            assert!(xpub.pending.len() <= PENDING_LIMIT);
+        }
+        assert!(xpub.recv().is_err());
     }
 }
