@@ -165,7 +165,7 @@ fn main() {
     // 0. unrecorded warm-up (CPU frequency, page cache, first thread spawns).
     for imp in ["ferrozmq", "libzmq", "omq"] {
         let ep = endpoint("inproc");
-        if let Ok(mut f) = sync::Thr::new(sync_lib(imp), &ep, 64) {
+        if let Ok(mut f) = sync::Thr::fixture(sync_lib(imp), &ep, 64) {
             let t = Instant::now();
             while t.elapsed() < Duration::from_millis(if opts.quick { 100 } else { 500 }) {
                 if f.run(10_000).is_err() {
@@ -204,12 +204,14 @@ fn main() {
                         move || {
                             let ep = endpoint(transport);
                             match (imp, kind) {
-                                ("raw", Kind::Throughput) => raw::Thr::new(transport, size),
-                                ("raw", Kind::Latency) => raw::Lat::new(transport, size),
-                                ("zmq.rs", Kind::Throughput) => zmqrs::Thr::new(rt, &ep, size),
-                                ("zmq.rs", Kind::Latency) => zmqrs::Lat::new(rt, &ep, size),
-                                (_, Kind::Throughput) => sync::Thr::new(sync_lib(imp), &ep, size),
-                                (_, Kind::Latency) => sync::Lat::new(sync_lib(imp), &ep, size),
+                                ("raw", Kind::Throughput) => raw::Thr::fixture(transport, size),
+                                ("raw", Kind::Latency) => raw::Lat::fixture(transport, size),
+                                ("zmq.rs", Kind::Throughput) => zmqrs::Thr::fixture(rt, &ep, size),
+                                ("zmq.rs", Kind::Latency) => zmqrs::Lat::fixture(rt, &ep, size),
+                                (_, Kind::Throughput) => {
+                                    sync::Thr::fixture(sync_lib(imp), &ep, size)
+                                }
+                                (_, Kind::Latency) => sync::Lat::fixture(sync_lib(imp), &ep, size),
                             }
                         },
                         timing.samples,
@@ -241,8 +243,8 @@ fn main() {
                 move || {
                     let ep = endpoint("tcp");
                     match imp {
-                        "zmq.rs" => zmqrs::Fanout::new(rt, &ep, FANOUT_SIZE, subs),
-                        _ => sync::Fanout::new(sync_lib(imp), &ep, FANOUT_SIZE, subs),
+                        "zmq.rs" => zmqrs::Fanout::fixture(rt, &ep, FANOUT_SIZE, subs),
+                        _ => sync::Fanout::fixture(sync_lib(imp), &ep, FANOUT_SIZE, subs),
                     }
                 },
                 timing.samples,
@@ -271,8 +273,8 @@ fn main() {
             move || {
                 let ep = endpoint("tcp");
                 match imp {
-                    "zmq.rs" => zmqrs::PushMany::new(rt, &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
-                    _ => sync::PushMany::new(sync_lib(imp), &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    "zmq.rs" => zmqrs::PushMany::fixture(rt, &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    _ => sync::PushMany::fixture(sync_lib(imp), &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
                 }
             },
             timing.samples,

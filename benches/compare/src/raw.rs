@@ -47,7 +47,7 @@ pub struct Lat {
 }
 
 impl Lat {
-    pub fn new(transport: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(transport: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let (a, mut b) = pair(transport)?;
         let thread = std::thread::spawn(move || {
             let mut buf = vec![0u8; size];
@@ -97,7 +97,7 @@ pub struct Thr {
 }
 
 impl Thr {
-    pub fn new(transport: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(transport: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let (a, mut b) = pair(transport)?;
         let (cmd, cmd_rx) = channel::<u64>();
         let (ack_tx, ack) = channel();

@@ -72,7 +72,7 @@ pub struct Thr {
 }
 
 impl Thr {
-    pub fn new(lib: Arc<dyn SyncLib>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(lib: Arc<dyn SyncLib>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let mut pull = lib.make(K::Pull, ep, true, None)?;
         let push = lib.make(K::Push, ep, false, None)?;
         let (cmd, cmd_rx) = channel::<u64>();
@@ -149,7 +149,7 @@ pub struct Lat {
 }
 
 impl Lat {
-    pub fn new(lib: Arc<dyn SyncLib>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(lib: Arc<dyn SyncLib>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let mut rep = lib.make(K::Rep, ep, true, None)?;
         let req = lib.make(K::Req, ep, false, None)?;
         let thread = std::thread::spawn(move || {
@@ -221,7 +221,12 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    pub fn new(lib: Arc<dyn SyncLib>, ep: &str, size: usize, subs: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(
+        lib: Arc<dyn SyncLib>,
+        ep: &str,
+        size: usize,
+        subs: usize,
+    ) -> Res<Box<dyn Fixture>> {
         let hwm = Some(100_000);
         let mut publ = lib.make(K::Pub, ep, true, hwm)?;
         let mut socks = Vec::with_capacity(subs);
@@ -350,7 +355,7 @@ pub struct PushMany {
 }
 
 impl PushMany {
-    pub fn new(
+    pub fn fixture(
         lib: Arc<dyn SyncLib>,
         ep: &str,
         size: usize,

@@ -53,7 +53,7 @@ pub struct Thr {
 }
 
 impl Thr {
-    pub fn new(rt: Arc<Runtime>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(rt: Arc<Runtime>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let (push, pull) = rt.block_on(async {
             let mut pull = PullSocket::new();
             pull.bind(ep).await.map_err(e)?;
@@ -116,7 +116,7 @@ pub struct Lat {
 }
 
 impl Lat {
-    pub fn new(rt: Arc<Runtime>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(rt: Arc<Runtime>, ep: &str, size: usize) -> Res<Box<dyn Fixture>> {
         let (req, echo) = rt.block_on(async {
             let mut rep = RepSocket::new();
             rep.bind(ep).await.map_err(e)?;
@@ -180,7 +180,7 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    pub fn new(rt: Arc<Runtime>, ep: &str, size: usize, nsubs: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(rt: Arc<Runtime>, ep: &str, size: usize, nsubs: usize) -> Res<Box<dyn Fixture>> {
         let probe = payload(size);
         let (publ, subs) = rt.block_on(async {
             let mut publ = PubSocket::new();
@@ -286,7 +286,7 @@ pub struct PushMany {
 }
 
 impl PushMany {
-    pub fn new(rt: Arc<Runtime>, ep: &str, size: usize, pulls: usize) -> Res<Box<dyn Fixture>> {
+    pub fn fixture(rt: Arc<Runtime>, ep: &str, size: usize, pulls: usize) -> Res<Box<dyn Fixture>> {
         let count = Arc::new(AtomicU64::new(0));
         let target = Arc::new(AtomicU64::new(u64::MAX));
         let (done_tx, done) = tokio::sync::mpsc::unbounded_channel();
