@@ -270,15 +270,7 @@ fn options_are_checked_per_type() {
     options_by_type();
 }
 
-macro_rules! per_transport {
-    ($($name:ident),* $(,)?) => {
-        mod inproc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("inproc"); } )* }
-        mod ipc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("ipc"); } )* }
-        mod tcp { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("tcp"); } )* }
-    };
-}
-
-per_transport!(
+per_transport_name!(
     round_trips,
     alternation_errors,
     broker,

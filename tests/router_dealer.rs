@@ -311,15 +311,7 @@ fn options_are_checked_per_type() {
     ));
 }
 
-macro_rules! per_transport {
-    ($($name:ident),* $(,)?) => {
-        mod inproc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("inproc"); } )* }
-        mod ipc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("ipc"); } )* }
-        mod tcp { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("tcp"); } )* }
-    };
-}
-
-per_transport!(
+per_transport_name!(
     explicit_ids,
     generated_ids,
     mandatory_and_unroutable,

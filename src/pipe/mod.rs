@@ -64,6 +64,16 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .notify(self.id);
     }
+
+    /// The second half of the wake-up protocol, the same for both sides: after publishing
+    /// (a message, or room), fence, then tell `who` if the other side had raised `flag`
+    /// (the reader asleep, or the writer blocked). Exactly one caller wins the flag.
+    fn wake_if_raised(&self, flag: &AtomicBool, who: &Mutex<Notifier>) {
+        fence(Ordering::SeqCst);
+        if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel) {
+            self.notify(who);
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -266,12 +276,8 @@ impl PipeWriter {
     }
 
     fn wake_reader_if_asleep(&self) {
-        fence(Ordering::SeqCst);
-        if self.shared.reader_asleep.load(Ordering::Relaxed)
-            && self.shared.reader_asleep.swap(false, Ordering::AcqRel)
-        {
-            self.shared.notify(&self.shared.wake_reader);
-        }
+        let shared = &self.shared;
+        shared.wake_if_raised(&shared.reader_asleep, &shared.wake_reader);
     }
 }
 
@@ -412,12 +418,8 @@ impl PipeReader {
     }
 
     fn wake_writer_if_blocked(&self) {
-        fence(Ordering::SeqCst);
-        if self.shared.writer_blocked.load(Ordering::Relaxed)
-            && self.shared.writer_blocked.swap(false, Ordering::AcqRel)
-        {
-            self.shared.notify(&self.shared.wake_writer);
-        }
+        let shared = &self.shared;
+        shared.wake_if_raised(&shared.writer_blocked, &shared.wake_writer);
     }
 }
 

@@ -6,6 +6,17 @@
 #![allow(dead_code)]
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
+
+/// Generates `mod inproc`, `mod ipc` and `mod tcp`, each with one test per named function,
+/// which is called with the transport's name ("inproc", "ipc" or "tcp").
+#[macro_export]
+macro_rules! per_transport_name {
+    ($($name:ident),* $(,)?) => {
+        mod inproc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("inproc"); } )* }
+        mod ipc { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("ipc"); } )* }
+        mod tcp { $( #[test] fn $name() { let _ = env_logger::try_init(); super::$name("tcp"); } )* }
+    };
+}
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
