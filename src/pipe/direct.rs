@@ -11,6 +11,7 @@
 //! the session sends before anything else; the application never blocks on this lock (it
 //! only tries it), so the I/O thread can never stall a sender.
 
+use crate::zmtp::OutBuf;
 use crate::Message;
 use std::cell::Cell;
 use std::fmt;
@@ -43,9 +44,10 @@ pub(crate) fn replying() -> bool {
 /// Something that can write an encoded message to a connection without blocking.
 pub(crate) trait DirectSink: Send {
     /// Encodes `msg` and writes as much of it as the kernel takes now. Returns the bytes
-    /// that were not written (empty when the whole message went out). `Err` means nothing
-    /// was written (for example WouldBlock), and the message must take the normal path.
-    fn write_message(&mut self, msg: &Message) -> io::Result<Vec<u8>>;
+    /// that were not written (empty when the whole message went out; large frames stay
+    /// uncopied). `Err` means nothing was written (for example WouldBlock), and the message
+    /// must take the normal path.
+    fn write_message(&mut self, msg: &Message) -> io::Result<OutBuf>;
 }
 
 /// What the session shares with the writer of its outbound pipe.
@@ -56,7 +58,7 @@ pub(crate) struct DirectOut {
     /// The session has nothing pending: the writer may write directly.
     pub(crate) idle: bool,
     /// The tail of a message the writer could not write whole; the session sends it first.
-    pub(crate) pending: Vec<u8>,
+    pub(crate) pending: OutBuf,
 }
 
 impl fmt::Debug for DirectOut {

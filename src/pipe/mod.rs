@@ -19,6 +19,7 @@ mod spsc;
 pub(crate) use direct::{with_replying, DirectOut, DirectSink};
 
 use crate::mailbox::Notifier;
+use crate::zmtp::OutBuf;
 use crate::Message;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -344,7 +345,7 @@ impl PipeReader {
             .store(sink.is_some(), Ordering::Relaxed);
         direct.sink = sink;
         direct.idle = false;
-        direct.pending.clear();
+        direct.pending = OutBuf::new();
     }
 
     /// A handle on the direct-path state, for the session's writes.

@@ -30,6 +30,10 @@ use std::time::{Duration, Instant};
 const READ_CHUNK: usize = 64 * 1024;
 /// The largest read, while a large frame arrives.
 const MAX_READ: usize = 1024 * 1024;
+/// Room granted at once for the rest of a large frame, whatever has arrived of it (the
+/// most one read may take anyway); beyond this, room grows with the bytes that did arrive
+/// (see `read_input`).
+const FRAME_GRANT: usize = MAX_READ;
 /// Encoded bytes gathered before a write.
 const OUT_BATCH: usize = 256 * 1024;
 /// Slices per vectored write.
@@ -358,8 +362,21 @@ impl Session {
             // then moves many large messages per read and per wake-up, and memory still
             // follows what arrived, never a length a peer announced. A short read starts
             // over at one chunk, so a quiet link keeps small batches and sessions take turns.
-            let want = conn.read_size;
-            if conn.rbuf.capacity() - conn.rbuf.len() < want / 4 {
+            let mut want = conn.read_size;
+            let missing = conn
+                .zmtp
+                .as_ref()
+                .map_or(0, |z| z.body_missing(conn.rbuf.len()));
+            if missing > READ_CHUNK {
+                // A large frame is under way: make room for the rest of it in one go, so
+                // the kernel copies it straight to where the message will live and the
+                // buffer is never regrown (and copied) under it. The grant is bounded by a
+                // constant or by twice what already arrived, never by the announced size.
+                want = missing.min(FRAME_GRANT.max(conn.rbuf.len() * 2));
+                if conn.rbuf.capacity() - conn.rbuf.len() < want {
+                    conn.rbuf.reserve(want);
+                }
+            } else if conn.rbuf.capacity() - conn.rbuf.len() < want / 4 {
                 conn.rbuf.reserve(want);
             }
             let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
@@ -531,8 +548,7 @@ impl Session {
         if let Some(d) = direct.as_mut() {
             d.idle = false;
             if !d.pending.is_empty() {
-                conn.out.put_slice(&d.pending);
-                d.pending.clear();
+                conn.out.append(&mut d.pending);
             }
         }
         let mut drained = false;
@@ -663,21 +679,21 @@ struct DirectWriter {
 }
 
 impl DirectSink for DirectWriter {
-    fn write_message(&mut self, msg: &Message) -> io::Result<Vec<u8>> {
+    fn write_message(&mut self, msg: &Message) -> io::Result<OutBuf> {
         Connection::encode_message(msg, &mut self.scratch);
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let n = self.scratch.io_slices(&mut slices);
         match self.handle.write_vectored(&slices[..n]) {
             Ok(written) if written > 0 => {
                 self.scratch.advance(written);
-                Ok(self.scratch.take_vec())
+                Ok(std::mem::take(&mut self.scratch))
             }
             Ok(_) => {
-                self.scratch.take_vec();
+                self.scratch = OutBuf::new();
                 Err(io::ErrorKind::WriteZero.into())
             }
             Err(e) => {
-                self.scratch.take_vec();
+                self.scratch = OutBuf::new();
                 Err(e)
             }
         }

@@ -119,6 +119,16 @@ impl Connection {
         self.peer.as_ref()
     }
 
+    /// How many bytes of the frame body now awaited are still missing, given the `buffered`
+    /// bytes of input the caller holds (0 when no body is awaited). The session sizes its
+    /// next read with it, so that a large frame lands whole in one buffer.
+    pub fn body_missing(&self, buffered: usize) -> usize {
+        match self.current {
+            Some(h) => h.size.saturating_sub(buffered),
+            None => 0,
+        }
+    }
+
     /// Consumes every complete unit (greeting, frames) at the front of `input`, leaving any
     /// partial trailing data there; pushes events and writes replies into `out`. On `Err`
     /// the connection is dead (later calls return the same error) and `out` may hold an
@@ -873,6 +883,7 @@ mod tests {
             .unwrap();
         assert!(events.is_empty());
         assert_eq!(input.len(), 10, "header consumed, body bytes kept");
+        assert_eq!(conn.body_missing(input.len()), (1usize << 62) - 10);
         assert!(
             input.capacity() <= 64,
             "capacity grew to {}",

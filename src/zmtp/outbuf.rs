@@ -60,6 +60,24 @@ impl OutBuf {
         self.chunks.push_back(data);
     }
 
+    /// Moves everything pending in `other` to the end of this buffer, without copying
+    /// large chunks; `other` is left empty.
+    pub fn append(&mut self, other: &mut OutBuf) {
+        let other = std::mem::take(other);
+        if other.is_empty() {
+            return;
+        }
+        if !self.tail.is_empty() {
+            let small = self.tail.split().freeze();
+            self.chunks.push_back(small);
+        }
+        self.len += other.len;
+        self.chunks.extend(other.chunks);
+        if !other.tail.is_empty() {
+            self.chunks.push_back(other.tail.freeze());
+        }
+    }
+
     /// Fills `dst` with slices of the pending data in order, returns how many were filled.
     pub fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let pending = self
@@ -74,22 +92,6 @@ impl OutBuf {
             filled += 1;
         }
         filled
-    }
-
-    /// Moves everything pending out into one vector (a copy), leaving the buffer empty.
-    pub fn take_vec(&mut self) -> Vec<u8> {
-        let mut all = Vec::with_capacity(self.len());
-        while !self.is_empty() {
-            let mut slices = [std::io::IoSlice::new(&[]); 16];
-            let n = self.io_slices(&mut slices);
-            let mut taken = 0;
-            for slice in &slices[..n] {
-                all.extend_from_slice(slice);
-                taken += slice.len();
-            }
-            self.advance(taken);
-        }
-        all
     }
 
     /// Drops the first `n` pending bytes (after a write of `n` bytes). Advancing past the end
@@ -171,6 +173,32 @@ pub(crate) mod tests {
         let mut one = [IoSlice::new(&[])];
         assert_eq!(out.io_slices(&mut one), 1);
         assert_eq!(&one[0][..], b"head");
+    }
+
+    #[test]
+    fn append_keeps_order_and_does_not_copy_large_chunks() {
+        let big = Bytes::from(vec![9u8; OutBuf::ZERO_COPY_MIN]);
+        let mut rest = OutBuf::new();
+        rest.put_bytes(big.clone());
+        rest.put_slice(b"end");
+        rest.advance(2);
+        let mut out = OutBuf::new();
+        out.put_slice(b"first");
+        out.append(&mut rest);
+        assert!(rest.is_empty());
+        assert_eq!(out.len(), 5 + big.len() - 2 + 3);
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(out.io_slices(&mut slices), 3);
+        assert_eq!(
+            slices[1].as_ptr(),
+            big[2..].as_ptr(),
+            "large chunk was copied"
+        );
+        let all = drain(&mut out);
+        assert_eq!(&all[..5], b"first");
+        assert_eq!(&all[all.len() - 3..], b"end");
+        out.append(&mut OutBuf::new());
+        assert!(out.is_empty());
     }
 
     #[test]
