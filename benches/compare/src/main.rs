@@ -33,6 +33,8 @@ pub const SIZES: [usize; 5] = [1, 64, 1024, 64 * 1024, 1024 * 1024];
 pub const TRANSPORTS: [&str; 3] = ["inproc", "ipc", "tcp"];
 pub const IMPS: [&str; 4] = ["ferrozmq", "libzmq", "omq", "zmq.rs"];
 pub const FANOUT_SUBS: [usize; 3] = [1, 10, 100];
+/// Rounds per throughput or latency data point (see `main`).
+pub const ROUNDS: usize = 3;
 pub const FANOUT_SIZE: usize = 64;
 pub const PUSH_MANY_PULLS: usize = 100;
 
@@ -175,11 +177,20 @@ fn main() {
         }
     }
 
-    // 1. PUSH -> PULL throughput and 2. REQ <-> REP latency, every transport and size.
+    // 1. PUSH -> PULL throughput and 2. REQ <-> REP latency, every transport and size. Each
+    // data point is measured in ROUNDS rounds with fresh sockets, the implementations taking
+    // turns (A B C A B C ...), and its medians are over the samples of every round: on a VM
+    // whose speed drifts between fast and slow modes within seconds, no implementation gets
+    // a whole quiet or a whole noisy stretch to itself.
+    let mut c_round = measure::criterion(Timing {
+        warm_up: timing.warm_up / ROUNDS as u32,
+        measure: timing.measure / ROUNDS as u32,
+        samples: timing.samples,
+    });
     for (scenario, kind) in [("thr", Kind::Throughput), ("lat", Kind::Latency)] {
         for transport in TRANSPORTS {
             for size in SIZES {
-                for imp in IMPS.iter().copied().chain(["raw"]) {
+                for imp in (0..ROUNDS).flat_map(|_| IMPS.iter().copied().chain(["raw"])) {
                     let id = Id {
                         scenario,
                         transport,
@@ -197,7 +208,7 @@ fn main() {
                     }
                     let rt = rt.clone();
                     run_point(
-                        &mut c,
+                        &mut c_round,
                         id,
                         kind,
                         1,

@@ -76,6 +76,10 @@ impl Point {
 
 pub static RESULTS: Mutex<Vec<Point>> = Mutex::new(Vec::new());
 
+/// Every recorded sample of each data point so far, by name, so that a point measured in
+/// several rounds (fresh sockets each time) gets medians over all of them.
+static SAMPLES: Mutex<Vec<(String, Vec<[f64; 3]>)>> = Mutex::new(Vec::new());
+
 /// Timing knobs, from the command line.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
@@ -202,41 +206,36 @@ pub fn run_point(
                 point.error = Some(e);
             } else {
                 // criterion calls iter_custom for warm-up first; the measurement samples are
-                // the last `samples_wanted` calls.
+                // the last `samples_wanted` calls. Each becomes (rate, one-way µs, CPU).
                 let keep = rec.len().min(samples_wanted);
-                let meas = &rec[rec.len() - keep..];
                 let msgs = |s: &Sample| (s.iters * per_iter) as f64;
-                point.samples = keep;
-                match kind {
-                    Kind::Throughput => {
-                        point.rate = median(
-                            meas.iter()
-                                .map(|s| msgs(s) / s.wall.as_secs_f64())
-                                .collect(),
-                        );
-                        point.cpu = median(
-                            meas.iter()
-                                .map(|s| s.cpu.as_secs_f64() / msgs(s) * 1e6)
-                                .collect(),
-                        );
+                let this_round = rec[rec.len() - keep..].iter().map(|s| {
+                    let wall = s.wall.as_secs_f64();
+                    let cpu = s.cpu.as_secs_f64();
+                    match kind {
+                        Kind::Throughput => [msgs(s) / wall, f64::NAN, cpu / msgs(s) * 1e6],
+                        Kind::Latency => [
+                            s.iters as f64 / wall,
+                            wall * 1e6 / (2.0 * s.iters as f64),
+                            cpu * 1e6 / s.iters as f64,
+                        ],
                     }
-                    Kind::Latency => {
-                        point.rate = median(
-                            meas.iter()
-                                .map(|s| s.iters as f64 / s.wall.as_secs_f64())
-                                .collect(),
-                        );
-                        point.lat_us = median(
-                            meas.iter()
-                                .map(|s| s.wall.as_secs_f64() * 1e6 / (2.0 * s.iters as f64))
-                                .collect(),
-                        );
-                        point.cpu = median(
-                            meas.iter()
-                                .map(|s| s.cpu.as_secs_f64() * 1e6 / s.iters as f64)
-                                .collect(),
-                        );
+                });
+                let mut store = SAMPLES.lock().unwrap();
+                let all = match store.iter().position(|(n, _)| *n == name) {
+                    Some(i) => &mut store[i].1,
+                    None => {
+                        store.push((name.clone(), Vec::new()));
+                        &mut store.last_mut().unwrap().1
                     }
+                };
+                all.extend(this_round);
+                let column = |k: usize| median(all.iter().map(|v| v[k]).collect());
+                point.samples = all.len();
+                point.rate = column(0);
+                point.cpu = column(2);
+                if kind == Kind::Latency {
+                    point.lat_us = column(1);
                 }
             }
         }
@@ -254,6 +253,23 @@ pub fn run_point(
         },
         started.elapsed().as_secs_f64()
     );
-    RESULTS.lock().unwrap().push(point);
+    let mut results = RESULTS.lock().unwrap();
+    let same = |p: &Point| {
+        (&p.scenario, &p.transport, &p.imp, p.size, p.peers)
+            == (
+                &point.scenario,
+                &point.transport,
+                &point.imp,
+                point.size,
+                point.peers,
+            )
+    };
+    match results.iter().position(same) {
+        // A later round of the same point: keep an earlier failure, else the new medians.
+        Some(i) if results[i].error.is_none() => results[i] = point,
+        Some(_) => {}
+        None => results.push(point),
+    }
+    drop(results);
     crate::watchdog::leave();
 }

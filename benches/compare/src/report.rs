@@ -343,8 +343,13 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "## Method\n");
     let _ = writeln!(
         w,
-        "- Driver: criterion 0.5 (`iter_custom`, flat sampling, 0.3 s warm-up, 1 s measurement, 10 samples \
-         per data point); the harness records wall and CPU time of each sample itself and reports medians.\n\
+        "- Driver: criterion 0.5 (`iter_custom`, flat sampling, 10 samples per measurement); the harness \
+         records wall and CPU time of each sample itself and reports medians. Throughput and latency points \
+         are measured in 3 rounds (0.1 s warm-up and 0.33 s measurement each, fresh sockets each round), the \
+         implementations taking turns round by round, and the medians are over all 30 samples: this VM \
+         drifts between fast and slow modes within seconds, and turns keep one implementation from \
+         getting a whole quiet or noisy stretch. Fan-out and one-to-100 points: one 0.3 s warm-up and 1 s \
+         measurement.\n\
          - Throughput: PUSH→PULL, timed from the first send to the last receive of each sample. \
          Latency: REQ↔REP round trips; one-way latency = round trip / 2 (libzmq's perf-tool convention).\n\
          - Threading is the same for ferrozmq, libzmq and OMQ.rs, as in libzmq's perf tools: the sending \
