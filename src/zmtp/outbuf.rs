@@ -52,10 +52,7 @@ impl OutBuf {
             self.put_slice(&data);
             return;
         }
-        if !self.tail.is_empty() {
-            let small = self.tail.split().freeze();
-            self.chunks.push_back(small);
-        }
+        self.seal_tail();
         self.len += data.len();
         self.chunks.push_back(data);
     }
@@ -67,14 +64,19 @@ impl OutBuf {
         if other.is_empty() {
             return;
         }
-        if !self.tail.is_empty() {
-            let small = self.tail.split().freeze();
-            self.chunks.push_back(small);
-        }
+        self.seal_tail();
         self.len += other.len;
         self.chunks.extend(other.chunks);
         if !other.tail.is_empty() {
             self.chunks.push_back(other.tail.freeze());
+        }
+    }
+
+    /// Closes the small-write chunk, so that whatever is queued next comes after it.
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let small = self.tail.split().freeze();
+            self.chunks.push_back(small);
         }
     }
 
