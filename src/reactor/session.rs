@@ -362,21 +362,17 @@ impl Session {
             // then moves many large messages per read and per wake-up, and memory still
             // follows what arrived, never a length a peer announced. A short read starts
             // over at one chunk, so a quiet link keeps small batches and sessions take turns.
-            let mut want = conn.read_size;
             let missing = conn
                 .zmtp
                 .as_ref()
                 .map_or(0, |z| z.body_missing(conn.rbuf.len()));
-            if missing > READ_CHUNK {
-                // A large frame is under way: make room for the rest of it in one go, so
-                // the kernel copies it straight to where the message will live and the
-                // buffer is never regrown (and copied) under it. The grant is bounded by a
-                // constant or by twice what already arrived, never by the announced size.
-                want = missing.min(FRAME_GRANT.max(conn.rbuf.len() * 2));
-                if conn.rbuf.capacity() - conn.rbuf.len() < want {
-                    conn.rbuf.reserve(want);
-                }
-            } else if conn.rbuf.capacity() - conn.rbuf.len() < want / 4 {
+            let (want, reserve) = read_plan(
+                conn.read_size,
+                missing,
+                conn.rbuf.len(),
+                conn.rbuf.capacity() - conn.rbuf.len(),
+            );
+            if reserve {
                 conn.rbuf.reserve(want);
             }
             let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
@@ -671,6 +667,21 @@ fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut O
     Connection::encode_message(msg, out);
 }
 
+/// How much the next read asks for, and whether the buffer must grow first, given the
+/// usual read size, the bytes still `missing` from a frame body being received, the bytes
+/// `buffered` and the `spare` capacity. A large frame under way gets room for the rest of it
+/// in one go, so the kernel copies it straight to where the message will live and the
+/// buffer is never regrown (and copied) under it; that grant is bounded by a constant or by
+/// twice what already arrived, never by the size the peer announced.
+fn read_plan(read_size: usize, missing: usize, buffered: usize, spare: usize) -> (usize, bool) {
+    if missing > READ_CHUNK {
+        let want = missing.min(FRAME_GRANT.max(buffered.saturating_mul(2)));
+        (want, spare < want)
+    } else {
+        (read_size, spare < read_size / 4)
+    }
+}
+
 /// The session's side of the direct path: encodes a message and writes it to a second
 /// handle on the connection's socket.
 struct DirectWriter {
@@ -697,5 +708,44 @@ impl DirectSink for DirectWriter {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_frame_gets_room_for_its_rest_at_once() {
+        // 1 MiB body, 40 KiB of it buffered, 24 KiB spare: room for all the rest.
+        let missing = (1 << 20) - 40 * 1024;
+        assert_eq!(
+            read_plan(READ_CHUNK, missing, 40 * 1024, 24 * 1024),
+            (missing, true)
+        );
+        // Already enough room: no regrow.
+        assert_eq!(
+            read_plan(READ_CHUNK, missing, 40 * 1024, 1 << 20),
+            (missing, false)
+        );
+    }
+
+    #[test]
+    fn an_announced_size_alone_buys_a_bounded_grant() {
+        // A hostile header: 2^62 bytes announced, 10 arrived.
+        let (want, reserve) = read_plan(READ_CHUNK, 1 << 62, 10, 0);
+        assert_eq!((want, reserve), (FRAME_GRANT, true));
+        // Past the constant, room only grows with what did arrive.
+        let (want, _) = read_plan(READ_CHUNK, 1 << 62, 8 << 20, 0);
+        assert_eq!(want, 16 << 20);
+    }
+
+    #[test]
+    fn small_frames_keep_the_usual_read_size() {
+        assert_eq!(
+            read_plan(READ_CHUNK, 100, 0, READ_CHUNK),
+            (READ_CHUNK, false)
+        );
+        assert_eq!(read_plan(MAX_READ, 0, 0, 1024), (MAX_READ, true));
     }
 }
