@@ -2,7 +2,8 @@
 //! takes commands from sockets, and moves messages between pipes and the network.
 //!
 //! What must hold:
-//! - Nothing blocks the loop: no name lookup (sockets resolve before they send `Connect`),
+//! - Nothing blocks the loop: no name lookup (a host name is looked up on a thread of its
+//!   own before each connect attempt, which reports back through the inbox),
 //!   no user code, no lock held across I/O.
 //! - Work arrives batched: commands and pipe activations queue in one inbox, and the loop is
 //!   woken once per batch (the `woken` flag saves the eventfd write while a wake is pending).
@@ -61,6 +62,11 @@ pub(crate) enum IoCommand {
         socket: Arc<SocketLink>,
         config: Arc<SessionConfig>,
         endpoint: u64,
+    },
+    /// The lookup of session `key`'s host name finished (see `Session::resolved`).
+    Resolved {
+        key: usize,
+        result: std::io::Result<Vec<std::net::SocketAddr>>,
     },
     /// Close a listener and the sessions it accepted.
     Unbind { socket: u64, endpoint: u64 },
@@ -303,6 +309,9 @@ impl Reactor {
                 let session = Session::connect(key, target, pipe, socket, config, endpoint);
                 self.sessions.insert(key, session);
                 self.with_session(key, |s, cx| s.start(cx));
+            }
+            IoCommand::Resolved { key, result } => {
+                self.with_session(key, |s, cx| s.resolved(cx, result));
             }
             IoCommand::Unbind { socket, endpoint } => {
                 self.remove_listeners(|l| l.socket.id == socket && l.endpoint == endpoint);

@@ -13,7 +13,7 @@
 //!   either still queued or was handed to the kernel whole.
 //! - A protocol error closes this connection only, with the reason logged.
 
-use super::{next_backoff, ReactorShared, SessionConfig};
+use super::{next_backoff, IoCommand, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
 use crate::pipe::{link, DirectHandle, DirectSink, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
@@ -23,6 +23,7 @@ use crate::{Message, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -272,7 +273,59 @@ impl Session {
         self.pipe = None;
     }
 
+    /// Starts a connect attempt: at once for an address, after a lookup for a host name.
     fn try_connect(&mut self, cx: &mut Cx<'_>) -> Status {
+        let Origin::Connect(target) = &self.origin else {
+            return Status::Done;
+        };
+        let Some((name, port)) = target.host_name() else {
+            return self.connect_now(cx);
+        };
+        // The system resolver blocks, for seconds if DNS is slow, so it runs on a thread of
+        // its own, which reports back through the inbox; no timer is armed meanwhile.
+        let name = name.to_owned();
+        let reactor = cx.reactor.clone();
+        let key = self.key;
+        let spawned = std::thread::Builder::new()
+            .name("ferrozmq-lookup".to_owned())
+            .spawn(move || {
+                let result = transport::lookup_name(&name, port);
+                reactor.send(IoCommand::Resolved { key, result });
+            });
+        match spawned {
+            Ok(_) => Status::Continue,
+            Err(e) => {
+                log::warn!("cannot start a lookup for {}: {e}", target.endpoint());
+                self.schedule_reconnect(cx)
+            }
+        }
+    }
+
+    /// The lookup started by `try_connect` finished: connect to what it found, or retry
+    /// later as after a refused connect (libzmq also keeps trying a name that does not
+    /// resolve yet).
+    pub(super) fn resolved(
+        &mut self,
+        cx: &mut Cx<'_>,
+        result: io::Result<Vec<SocketAddr>>,
+    ) -> Status {
+        let Origin::Connect(ConnectTarget::Tcp(target)) = &mut self.origin else {
+            return Status::Done;
+        };
+        match result {
+            Ok(addrs) => {
+                log::debug!("{} resolved to {addrs:?}", target.endpoint());
+                target.set_addrs(addrs);
+                self.connect_now(cx)
+            }
+            Err(e) => {
+                log::debug!("cannot resolve {}: {e}; will retry", target.endpoint());
+                self.schedule_reconnect(cx)
+            }
+        }
+    }
+
+    fn connect_now(&mut self, cx: &mut Cx<'_>) -> Status {
         let Origin::Connect(target) = &self.origin else {
             return Status::Done;
         };

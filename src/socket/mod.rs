@@ -243,7 +243,8 @@ impl Socket {
 
     /// Connects to `endpoint`. The peer need not exist yet: messages queue up to the
     /// high-water mark and go out once the connection is up, and a lost connection is
-    /// re-established with back-off.
+    /// re-established with back-off. A tcp host name is looked up before every attempt, so
+    /// one that does not resolve yet is retried too (as in libzmq), not refused here.
     ///
     /// # Examples
     ///

@@ -20,7 +20,7 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::path::PathBuf;
 
 pub(crate) use ipc::IpcTarget;
-pub(crate) use tcp::TcpTarget;
+pub(crate) use tcp::{lookup_name, TcpTarget};
 
 /// A connected (or connecting) byte stream to a peer.
 #[derive(Debug)]
@@ -289,7 +289,9 @@ pub(crate) fn bind(ep: &Endpoint) -> Result<(Listener, String)> {
     }
 }
 
-/// Where to connect, resolved in the caller's thread so the I/O loop never blocks on DNS.
+/// Where to connect. Everything but a tcp host name is resolved in the caller's thread; a
+/// host name is looked up before each attempt, off the I/O thread (see
+/// [`TcpTarget::host_name`]), so the I/O loop never blocks on DNS.
 #[derive(Debug, Clone)]
 pub(crate) enum ConnectTarget {
     /// Resolved tcp addresses, tried in turn.
@@ -306,10 +308,18 @@ impl ConnectTarget {
             ConnectTarget::Ipc(t) => t.endpoint(),
         }
     }
+
+    /// The host name and port to look up before the next attempt, if any.
+    pub fn host_name(&self) -> Option<(&str, u16)> {
+        match self {
+            ConnectTarget::Tcp(t) => t.host_name(),
+            ConnectTarget::Ipc(_) => None,
+        }
+    }
 }
 
-/// Resolves a connect endpoint in the caller's thread: tcp host names become addresses, ipc
-/// paths become socket addresses. Run [`Endpoint::check_connectable`] first; endpoints that
+/// Prepares a connect endpoint in the caller's thread: tcp IP addresses and ipc paths become
+/// socket addresses, tcp host names are kept for a lookup before each attempt. Run [`Endpoint::check_connectable`] first; endpoints that
 /// only make sense for bind (and inproc ones) are refused with [`Error::InvalidEndpoint`].
 pub(crate) fn resolve(ep: &Endpoint) -> Result<ConnectTarget> {
     let original = ep.to_string();

@@ -1,8 +1,11 @@
 //! The tcp transport: binding listeners (with `SO_REUSEADDR`, like libzmq), resolving host
-//! names for connect, and starting non-blocking connects.
+//! names, and starting non-blocking connects.
 //!
-//! What this module must keep true: name resolution happens only in [`bind`] and [`resolve`]
-//! (the caller's thread); [`connect`] never blocks; every connection gets `TCP_NODELAY`.
+//! What this module must keep true: a connect endpoint's host name is looked up before every
+//! attempt (as libzmq does, so a name that does not resolve yet, or moves, is retried like a
+//! refused connection), and only through [`lookup_name`], which the session runs off the I/O
+//! thread; [`bind`] looks names up in the caller's thread; [`connect`] never blocks; every
+//! connection gets `TCP_NODELAY`.
 
 use super::{bind_error, Listener};
 use crate::endpoint::{Endpoint, Host, TcpAddr};
@@ -16,10 +19,13 @@ use std::sync::Arc;
 /// Listen backlog, libzmq's `ZMQ_BACKLOG` default.
 const BACKLOG: i32 = 100;
 
-/// Resolved addresses of a tcp connect endpoint; [`connect`] tries them in turn.
+/// Addresses of a tcp connect endpoint; [`connect`] tries them in turn.
 #[derive(Debug, Clone)]
 pub(crate) struct TcpTarget {
     endpoint: String,
+    /// The host name and port to look up before each attempt (`None` for an IP address).
+    name: Option<(String, u16)>,
+    /// The addresses: fixed for an IP address, from the latest lookup for a name.
     addrs: Arc<[SocketAddr]>,
     /// Index of the next address to try, shared by clones.
     next: Arc<AtomicUsize>,
@@ -30,6 +36,30 @@ impl TcpTarget {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// The host name and port to look up (with [`lookup_name`]) before the next attempt, if
+    /// the endpoint names a host.
+    pub fn host_name(&self) -> Option<(&str, u16)> {
+        self.name.as_ref().map(|(n, p)| (n.as_str(), *p))
+    }
+
+    /// Takes the addresses of a fresh lookup.
+    pub fn set_addrs(&mut self, addrs: Vec<SocketAddr>) {
+        self.addrs = addrs.into();
+    }
+}
+
+/// Looks up a host name. It blocks (the system resolver may take seconds), so the I/O
+/// thread never calls it itself.
+pub(crate) fn lookup_name(name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = (name, port).to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("host name `{name}` resolved to no addresses"),
+        ));
+    }
+    Ok(addrs)
 }
 
 /// Resolves `host` (with `port`) to socket addresses in the caller's thread.
@@ -40,22 +70,10 @@ fn lookup(endpoint: &str, host: &Host, port: u16) -> Result<Vec<SocketAddr>> {
             port,
         )]),
         Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
-        Host::Name(name) => {
-            let addrs: Vec<SocketAddr> = (name.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| Error::InvalidEndpoint {
-                    endpoint: endpoint.to_owned(),
-                    reason: format!("cannot resolve host name `{name}`: {e}"),
-                })?
-                .collect();
-            if addrs.is_empty() {
-                return Err(Error::InvalidEndpoint {
-                    endpoint: endpoint.to_owned(),
-                    reason: format!("host name `{name}` resolved to no addresses"),
-                });
-            }
-            Ok(addrs)
-        }
+        Host::Name(name) => lookup_name(name, port).map_err(|e| Error::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: format!("cannot resolve host name `{name}`: {e}"),
+        }),
     }
 }
 
@@ -94,7 +112,8 @@ pub(super) fn bind(ep: &Endpoint, addr: &TcpAddr) -> Result<(Listener, String)> 
     ))
 }
 
-/// Resolves a connectable tcp endpoint (`original` is its string, for errors).
+/// Prepares a connectable tcp endpoint (`original` is its string, for errors). A host name
+/// is not looked up here but before each connect attempt (see [`TcpTarget::host_name`]).
 pub(super) fn resolve(original: &str, addr: &TcpAddr) -> Result<TcpTarget> {
     let Some(port) = addr.port else {
         return Err(Error::InvalidEndpoint {
@@ -102,10 +121,13 @@ pub(super) fn resolve(original: &str, addr: &TcpAddr) -> Result<TcpTarget> {
             reason: "connect needs a port number".to_owned(),
         });
     };
-    let addrs = lookup(original, &addr.host, port)?;
-    log::debug!("{original} resolved to {addrs:?}");
+    let (name, addrs) = match &addr.host {
+        Host::Name(name) => (Some((name.clone(), port)), Vec::new()),
+        host => (None, lookup(original, host, port)?),
+    };
     Ok(TcpTarget {
         endpoint: original.to_owned(),
+        name,
         addrs: addrs.into(),
         next: Arc::new(AtomicUsize::new(0)),
     })
@@ -174,17 +196,30 @@ mod tests {
     }
 
     #[test]
-    fn localhost_resolves() {
+    fn a_host_name_is_looked_up_later_and_localhost_resolves() {
         let ep = Endpoint::parse("tcp://localhost:5555").unwrap();
+        let ConnectTarget::Tcp(mut t) = resolve(&ep).unwrap() else {
+            panic!("tcp endpoint gave a non-tcp target");
+        };
+        assert!(t.addrs.is_empty(), "looked up at connect time");
+        assert_eq!(t.host_name(), Some(("localhost", 5555)));
+        assert_eq!(t.endpoint(), "tcp://localhost:5555");
+        let addrs = lookup_name("localhost", 5555).unwrap();
+        assert!(addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 5555));
+        t.set_addrs(addrs);
+        assert!(!t.addrs.is_empty());
+    }
+
+    #[test]
+    fn an_ip_address_needs_no_lookup() {
+        let ep = Endpoint::parse("tcp://127.0.0.1:5555").unwrap();
         let ConnectTarget::Tcp(t) = resolve(&ep).unwrap() else {
             panic!("tcp endpoint gave a non-tcp target");
         };
-        assert!(!t.addrs.is_empty());
-        assert!(t
-            .addrs
-            .iter()
-            .all(|a| a.ip().is_loopback() && a.port() == 5555));
-        assert_eq!(t.endpoint(), "tcp://localhost:5555");
+        assert_eq!(t.host_name(), None);
+        assert_eq!(&t.addrs[..], &["127.0.0.1:5555".parse().unwrap()]);
     }
 
     #[test]
@@ -195,9 +230,12 @@ mod tests {
     }
 
     #[test]
-    fn unresolvable_name_is_invalid_endpoint() {
+    fn an_unresolvable_name_fails_the_lookup_not_the_connect() {
         let ep = Endpoint::parse("tcp://no-such-host.invalid:1").unwrap();
-        match resolve(&ep) {
+        assert!(resolve(&ep).is_ok());
+        assert!(lookup_name("no-such-host.invalid", 1).is_err());
+        // Binding needs the address now, so there the name must resolve.
+        match bind_str("tcp://no-such-host.invalid:1") {
             Err(Error::InvalidEndpoint { reason, .. }) => {
                 assert!(reason.contains("cannot resolve"), "{reason}")
             }
@@ -262,6 +300,7 @@ mod tests {
         };
         let t = TcpTarget {
             endpoint: "tcp://test:1".into(),
+            name: None,
             addrs: vec![
                 format!("127.0.0.1:{port}").parse().unwrap(),
                 format!("127.0.0.2:{port}").parse().unwrap(),
