@@ -140,8 +140,6 @@ impl Mailbox {
     }
 
     /// Blocks until something arrives or `deadline` passes. Returns at once if something
-    /// is already pending.
-    /// Blocks until something arrives or `deadline` passes. Returns at once if something
     /// is already pending. `expect_reply` says the caller just sent and now waits for the
     /// answer (a request/reply loop), the one case worth a longer spin.
     pub(crate) fn wait_for(&self, deadline: Option<Instant>, expect_reply: bool) {
