@@ -59,6 +59,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Context {
     /// A context with one I/O thread, started when first needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// assert_eq!(ctx.io_threads(), 1);
+    /// let _pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn new() -> Context {
         Context::with_io_threads(1)
     }
@@ -86,6 +95,16 @@ impl Context {
     }
 
     /// The number of I/O threads this context runs once started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::Context;
+    ///
+    /// assert_eq!(Context::new().io_threads(), 1);
+    /// assert_eq!(Context::with_io_threads(4).io_threads(), 4);
+    /// assert_eq!(Context::with_io_threads(0).io_threads(), 1); // at least one
+    /// ```
     pub fn io_threads(&self) -> usize {
         self.inner.io_threads
     }
@@ -93,6 +112,19 @@ impl Context {
     /// Creates a socket of type `kind`.
     ///
     /// Fails with [`Error::Terminated`] after [`Context::term`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let req = ctx.socket(SocketType::Req)?;
+    /// assert_eq!(req.socket_type(), SocketType::Req);
+    /// ctx.term();
+    /// assert!(matches!(ctx.socket(SocketType::Req), Err(Error::Terminated)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         if self.inner.terminated.load(Ordering::Acquire) {
             return Err(Error::Terminated);

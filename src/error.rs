@@ -153,6 +153,23 @@ pub struct SendError {
 
 impl SendError {
     /// Takes the unsent message back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// // No peer yet: keep the message and send it once there is one.
+    /// let unsent = push.try_send("hello").unwrap_err().into_message();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-into-message")?;
+    /// push.connect("inproc://doc-into-message")?;
+    /// push.send(unsent)?;
+    /// assert_eq!(&pull.recv()?[0][..], b"hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn into_message(self) -> Message {
         self.message
     }

@@ -68,6 +68,15 @@ impl Message {
     }
 
     /// The number of frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::Message;
+    ///
+    /// assert_eq!(Message::from(vec!["id", "", "body"]).len(), 3);
+    /// assert_eq!(Message::from("hello").len(), 1); // frames, not bytes
+    /// ```
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Empty => 0,
@@ -77,6 +86,17 @@ impl Message {
     }
 
     /// Whether the message has no frames at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::Message;
+    ///
+    /// let mut msg = Message::new();
+    /// assert!(msg.is_empty());
+    /// msg.push_back("");
+    /// assert!(!msg.is_empty()); // one empty frame is still a frame
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -93,6 +113,14 @@ impl Message {
     }
 
     /// The frames, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let msg = ferrozmq::Message::from(vec!["a", "b"]);
+    /// assert_eq!(msg.frames(), ["a", "b"]);
+    /// assert!(ferrozmq::Message::new().frames().is_empty());
+    /// ```
     pub fn frames(&self) -> &[Bytes] {
         match &self.repr {
             Repr::Empty => &[],
@@ -102,26 +130,72 @@ impl Message {
     }
 
     /// Frame `index`, if there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let msg = ferrozmq::Message::from(vec!["a", "b"]);
+    /// assert_eq!(&msg.get(1).unwrap()[..], b"b");
+    /// assert!(msg.get(2).is_none());
+    /// ```
     pub fn get(&self, index: usize) -> Option<&Bytes> {
         self.frames().get(index)
     }
 
     /// The first frame, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::Message;
+    ///
+    /// let msg = Message::from(vec!["topic", "payload"]);
+    /// assert_eq!(&msg.first().unwrap()[..], b"topic");
+    /// assert!(Message::new().first().is_none());
+    /// ```
     pub fn first(&self) -> Option<&Bytes> {
         self.frames().first()
     }
 
     /// The last frame, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::Message;
+    ///
+    /// let msg = Message::from(vec!["id", "", "payload"]);
+    /// assert_eq!(&msg.last().unwrap()[..], b"payload");
+    /// assert!(Message::new().last().is_none());
+    /// ```
     pub fn last(&self) -> Option<&Bytes> {
         self.frames().last()
     }
 
     /// An iterator over the frames.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let msg = ferrozmq::Message::from(vec!["id", "", "payload"]);
+    /// let sizes: Vec<usize> = msg.iter().map(|frame| frame.len()).collect();
+    /// assert_eq!(sizes, [2, 0, 7]);
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
         self.frames().iter()
     }
 
     /// Appends a frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut msg = ferrozmq::Message::new();
+    /// msg.push_back("header");
+    /// msg.push_back(vec![1u8, 2, 3]);
+    /// assert_eq!(msg.len(), 2);
+    /// assert_eq!(&msg[1][..], [1, 2, 3]);
+    /// ```
     pub fn push_back(&mut self, frame: impl Into<Bytes>) {
         let frame = frame.into();
         self.repr = match std::mem::take(&mut self.repr) {
@@ -156,6 +230,15 @@ impl Message {
     }
 
     /// Removes and returns the first frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut msg = ferrozmq::Message::from(vec!["id", "body"]);
+    /// assert_eq!(&msg.pop_front().unwrap()[..], b"id");
+    /// assert_eq!(&msg.pop_front().unwrap()[..], b"body");
+    /// assert_eq!(msg.pop_front(), None);
+    /// ```
     pub fn pop_front(&mut self) -> Option<Bytes> {
         match std::mem::take(&mut self.repr) {
             Repr::Empty => None,
@@ -173,6 +256,15 @@ impl Message {
     }
 
     /// Removes and returns the last frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut msg = ferrozmq::Message::from(vec!["id", "body"]);
+    /// assert_eq!(&msg.pop_back().unwrap()[..], b"body");
+    /// assert_eq!(msg.len(), 1);
+    /// assert_eq!(&msg[0][..], b"id");
+    /// ```
     pub fn pop_back(&mut self) -> Option<Bytes> {
         match std::mem::take(&mut self.repr) {
             Repr::Empty => None,
@@ -186,6 +278,14 @@ impl Message {
     }
 
     /// Takes the frames out as a vector.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let frames = ferrozmq::Message::from(vec!["a", "b"]).into_frames();
+    /// assert_eq!(frames, ["a", "b"]);
+    /// assert!(ferrozmq::Message::new().into_frames().is_empty());
+    /// ```
     pub fn into_frames(self) -> Vec<Bytes> {
         match self.repr {
             Repr::Empty => Vec::new(),

@@ -50,6 +50,27 @@ pub struct PollItem<'a> {
 
 impl<'a> PollItem<'a> {
     /// Polls `socket` for `events`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{poll, Context, PollEvents, PollItem, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-poll-item-new")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-poll-item-new")?;
+    /// let mut items = [
+    ///     PollItem::new(&mut pull, PollEvents::READABLE),
+    ///     PollItem::new(&mut push, PollEvents::WRITABLE),
+    /// ];
+    /// // The PUSH has a peer with room; the PULL has nothing to read yet.
+    /// assert_eq!(poll(&mut items, Some(Duration::from_secs(5)))?, 1);
+    /// assert!(items[1].is_writable());
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn new(socket: &'a mut Socket, events: PollEvents) -> PollItem<'a> {
         PollItem {
             socket,
@@ -59,21 +80,99 @@ impl<'a> PollItem<'a> {
     }
 
     /// What [`poll`] found ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{poll, Context, PollEvents, PollItem, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-revents")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-revents")?;
+    /// push.send("hi")?;
+    /// // Asked for both; a PULL never sends, so only `readable` is found.
+    /// let mut items = [PollItem::new(&mut pull, PollEvents::BOTH)];
+    /// poll(&mut items, Some(Duration::from_secs(5)))?;
+    /// assert_eq!(items[0].revents(), PollEvents::READABLE);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn revents(&self) -> PollEvents {
         self.revents
     }
 
     /// Whether a message can be received now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{poll, Context, PollEvents, PollItem, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-is-readable")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-is-readable")?;
+    /// let mut items = [PollItem::new(&mut pull, PollEvents::READABLE)];
+    /// poll(&mut items, Some(Duration::ZERO))?;
+    /// assert!(!items[0].is_readable()); // nothing sent yet
+    /// push.send("hi")?;
+    /// poll(&mut items, Some(Duration::from_secs(5)))?;
+    /// assert!(items[0].is_readable());
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn is_readable(&self) -> bool {
         self.revents.readable
     }
 
     /// Whether a message can be sent now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{poll, Context, PollEvents, PollItem, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-is-writable")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// let mut items = [PollItem::new(&mut push, PollEvents::WRITABLE)];
+    /// poll(&mut items, Some(Duration::ZERO))?;
+    /// assert!(!items[0].is_writable()); // no peer to send to yet
+    /// items[0].socket().connect("inproc://doc-is-writable")?;
+    /// poll(&mut items, Some(Duration::from_secs(5)))?;
+    /// assert!(items[0].is_writable());
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn is_writable(&self) -> bool {
         self.revents.writable
     }
 
     /// The socket, to act on what was found.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{poll, Context, PollEvents, PollItem, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-poll-socket")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-poll-socket")?;
+    /// push.send("job")?;
+    /// let mut items = [PollItem::new(&mut pull, PollEvents::READABLE)];
+    /// poll(&mut items, Some(Duration::from_secs(5)))?;
+    /// assert!(items[0].is_readable());
+    /// let msg = items[0].socket().try_recv()?;
+    /// assert_eq!(&msg[0][..], b"job");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn socket(&mut self) -> &mut Socket {
         self.socket
     }

@@ -187,6 +187,17 @@ impl Socket {
     }
 
     /// This socket's type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let dealer = ctx.socket(SocketType::Dealer)?;
+    /// assert_eq!(dealer.socket_type(), SocketType::Dealer);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn socket_type(&self) -> SocketType {
         self.kind
     }
@@ -318,6 +329,24 @@ impl Socket {
 
     /// Stops accepting peers on a bound endpoint and drops the peers that came through it.
     /// `endpoint` is the string given to `bind` or the one `last_endpoint` reported.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = pull.last_endpoint().unwrap(); // with the port that was picked
+    /// pull.unbind(&endpoint)?;
+    /// assert!(matches!(pull.unbind(&endpoint), Err(Error::EndpointNotFound(_))));
+    ///
+    /// pull.bind("inproc://doc-unbind")?;
+    /// pull.unbind("inproc://doc-unbind")?;
+    /// ctx.socket(SocketType::Pull)?.bind("inproc://doc-unbind")?; // the name is free again
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
         let record = self.take_endpoint(endpoint, true)?;
         match record.kind {
@@ -336,6 +365,26 @@ impl Socket {
     }
 
     /// Drops a connection made with `connect`; messages still queued for it are discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-disconnect")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-disconnect")?;
+    /// push.disconnect("inproc://doc-disconnect")?;
+    /// // No peer is left to take a message.
+    /// assert!(matches!(push.try_send("hello").unwrap_err().error, Error::WouldBlock));
+    /// assert!(matches!(
+    ///     push.disconnect("inproc://doc-disconnect"),
+    ///     Err(Error::EndpointNotFound(_))
+    /// ));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
         let record = self.take_endpoint(endpoint, false)?;
         match record.kind {
@@ -360,6 +409,20 @@ impl Socket {
 
     /// The endpoint most recently bound or connected, with any wildcard resolved
     /// (like libzmq's `ZMQ_LAST_ENDPOINT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// assert_eq!(pull.last_endpoint(), None);
+    /// pull.bind("inproc://doc-last-endpoint")?;
+    /// assert_eq!(pull.last_endpoint().as_deref(), Some("inproc://doc-last-endpoint"));
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = pull.last_endpoint().unwrap();
+    /// assert!(endpoint.starts_with("tcp://127.0.0.1:") && !endpoint.ends_with(":*"));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn last_endpoint(&self) -> Option<String> {
         self.endpoints.last().map(|e| e.resolved.clone())
     }
@@ -412,6 +475,23 @@ impl Socket {
     /// ([`Socket::set_sndtimeo`], forever by default).
     ///
     /// On failure the message comes back inside the [`SendError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-send")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-send")?;
+    /// push.send("one frame")?;
+    /// push.send(vec!["two", "frames"])?;
+    /// assert_eq!(&pull.recv()?[0][..], b"one frame");
+    /// assert_eq!(pull.recv()?.len(), 2);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
         let wait = Wait::from_timeout(self.options.sndtimeo);
         self.send_with(msg.into(), wait)
@@ -419,11 +499,45 @@ impl Socket {
 
     /// Sends a message only if a peer can take it now; otherwise fails with
     /// [`Error::WouldBlock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// // No peer yet: the message comes back.
+    /// let err = push.try_send("hello").unwrap_err();
+    /// assert!(matches!(err.error, Error::WouldBlock));
+    ///
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-try-send")?;
+    /// push.connect("inproc://doc-try-send")?;
+    /// push.try_send(err.message)?; // now there is room
+    /// assert_eq!(&pull.recv()?[0][..], b"hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
         self.send_with(msg.into(), Wait::Never)
     }
 
     /// Sends a message, waiting at most `timeout`; fails with [`Error::Timeout`] after that.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// // No peer to send to: give up after 10 ms.
+    /// let err = push.send_timeout("hello", Duration::from_millis(10)).unwrap_err();
+    /// assert!(matches!(err.error, Error::Timeout));
+    /// assert_eq!(&err.message[0][..], b"hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn send_timeout(
         &mut self,
         msg: impl Into<Message>,
@@ -434,17 +548,70 @@ impl Socket {
 
     /// Receives the next message, waiting for up to the receive timeout
     /// ([`Socket::set_rcvtimeo`], forever by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut rep = ctx.socket(SocketType::Rep)?;
+    /// rep.bind("inproc://doc-recv")?;
+    /// let mut req = ctx.socket(SocketType::Req)?;
+    /// req.connect("inproc://doc-recv")?;
+    /// req.send("ping")?;
+    /// assert_eq!(&rep.recv()?[0][..], b"ping");
+    /// rep.send("pong")?;
+    /// assert_eq!(&req.recv()?[0][..], b"pong");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn recv(&mut self) -> Result<Message> {
         let wait = Wait::from_timeout(self.options.rcvtimeo);
         self.recv_with(wait)
     }
 
     /// Receives a message if one is queued; otherwise fails with [`Error::WouldBlock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-try-recv")?;
+    /// assert!(matches!(pull.try_recv(), Err(Error::WouldBlock))); // nothing queued yet
+    ///
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-try-recv")?;
+    /// push.send("hello")?;
+    /// assert_eq!(&pull.try_recv()?[0][..], b"hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn try_recv(&mut self) -> Result<Message> {
         self.recv_with(Wait::Never)
     }
 
     /// Receives the next message, waiting at most `timeout`; fails with [`Error::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-recv-timeout")?;
+    /// let nothing = pull.recv_timeout(Duration::from_millis(10));
+    /// assert!(matches!(nothing, Err(Error::Timeout)));
+    ///
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-recv-timeout")?;
+    /// push.send("hello")?;
+    /// assert_eq!(&pull.recv_timeout(Duration::from_secs(5))?[0][..], b"hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Message> {
         self.recv_with(Wait::from_timeout(Some(timeout)))
     }
@@ -583,6 +750,25 @@ impl Socket {
     }
 
     /// Drops one subscription to `prefix` made with [`Socket::subscribe`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut publisher = ctx.socket(SocketType::Pub)?;
+    /// publisher.bind("inproc://doc-unsubscribe")?;
+    /// let mut sub = ctx.socket(SocketType::Sub)?;
+    /// sub.connect("inproc://doc-unsubscribe")?;
+    /// sub.subscribe("news.")?;
+    /// sub.subscribe("sport.")?;
+    /// sub.unsubscribe("sport.")?;
+    /// publisher.send("sport.football")?; // no longer wanted
+    /// publisher.send("news.today")?;
+    /// assert_eq!(&sub.try_recv()?[0][..], b"news.today");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
         let prefix = Bytes::copy_from_slice(prefix.as_ref());
         self.set_type_option(TypeOption::Unsubscribe(prefix))
@@ -590,12 +776,52 @@ impl Socket {
 
     /// REQ: allows sending a new request without waiting for the reply to the last one
     /// (libzmq `ZMQ_REQ_RELAXED`); the late reply is then ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut rep = ctx.socket(SocketType::Rep)?;
+    /// rep.bind("inproc://doc-req-relaxed")?;
+    /// let mut req = ctx.socket(SocketType::Req)?;
+    /// req.set_req_relaxed(true)?;
+    /// req.connect("inproc://doc-req-relaxed")?;
+    /// req.send("first")?;
+    /// req.send("second")?; // a strict REQ fails here with Error::WrongState
+    /// assert_eq!(&rep.recv()?[0][..], b"first");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::ReqRelaxed(on))
     }
 
     /// REQ: prefixes each request with a request id and accepts only the reply that
     /// carries it (libzmq `ZMQ_REQ_CORRELATE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut rep = ctx.socket(SocketType::Rep)?;
+    /// rep.bind("inproc://doc-req-correlate")?;
+    /// let mut req = ctx.socket(SocketType::Req)?;
+    /// req.set_req_relaxed(true)?;
+    /// req.set_req_correlate(true)?;
+    /// req.connect("inproc://doc-req-correlate")?;
+    /// req.send("first")?;
+    /// req.send("second")?; // gives up on "first"
+    /// for _ in 0..2 {
+    ///     let request = rep.recv()?;
+    ///     rep.send(request)?; // echo
+    /// }
+    /// // The echo of "first" carries a stale request id and is dropped.
+    /// assert_eq!(&req.recv()?[0][..], b"second");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_req_correlate(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::ReqCorrelate(on))
     }
@@ -603,30 +829,125 @@ impl Socket {
     /// ROUTER: makes sending to an unknown routing id fail with
     /// [`Error::HostUnreachable`] instead of dropping the message, and makes a send to a
     /// full peer block or fail with `WouldBlock` (libzmq `ZMQ_ROUTER_MANDATORY`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut router = ctx.socket(SocketType::Router)?;
+    /// router.set_router_mandatory(true)?;
+    /// let err = router.send(vec!["nobody", "hello"]).unwrap_err();
+    /// assert!(matches!(err.error, Error::HostUnreachable));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::RouterMandatory(on))
     }
 
     /// ROUTER: lets a new peer take over a routing id that is already in use
     /// (libzmq `ZMQ_ROUTER_HANDOVER`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut router = ctx.socket(SocketType::Router)?;
+    /// router.set_router_handover(true)?;
+    /// router.bind("inproc://doc-router-handover")?;
+    /// let mut old = ctx.socket(SocketType::Dealer)?;
+    /// old.set_routing_id("worker")?;
+    /// old.connect("inproc://doc-router-handover")?;
+    /// let mut new = ctx.socket(SocketType::Dealer)?;
+    /// new.set_routing_id("worker")?;
+    /// new.connect("inproc://doc-router-handover")?;
+    /// router.send(vec!["worker", "job"])?; // "worker" is now the newer peer
+    /// assert_eq!(&new.try_recv()?[0][..], b"job");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_router_handover(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::RouterHandover(on))
     }
 
     /// ROUTER, DEALER and REQ: sends an empty message to every peer as soon as it is
     /// connected (libzmq `ZMQ_PROBE_ROUTER`), so a ROUTER learns of the peer at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut router = ctx.socket(SocketType::Router)?;
+    /// router.bind("inproc://doc-probe-router")?;
+    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
+    /// dealer.set_routing_id("d1")?;
+    /// dealer.set_probe_router(true)?;
+    /// dealer.connect("inproc://doc-probe-router")?;
+    /// // The router hears of the dealer before it sends anything: [routing id, empty frame].
+    /// let probe = router.try_recv()?;
+    /// assert_eq!(&probe[0][..], b"d1");
+    /// assert!(probe[1].is_empty());
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_probe_router(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::ProbeRouter(on))
     }
 
     /// XPUB: passes every subscription message to the application, not only the first
     /// for each topic (libzmq `ZMQ_XPUB_VERBOSE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut xpub = ctx.socket(SocketType::XPub)?;
+    /// xpub.set_xpub_verbose(true)?;
+    /// xpub.bind("inproc://doc-xpub-verbose")?;
+    /// let mut a = ctx.socket(SocketType::Sub)?;
+    /// let mut b = ctx.socket(SocketType::Sub)?;
+    /// for sub in [&mut a, &mut b] {
+    ///     sub.connect("inproc://doc-xpub-verbose")?;
+    ///     sub.subscribe("news")?;
+    /// }
+    /// // Both subscriptions come up, not only the first.
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::XpubVerbose(on))
     }
 
     /// XPUB: passes every subscription and every cancel to the application
     /// (libzmq `ZMQ_XPUB_VERBOSER`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut xpub = ctx.socket(SocketType::XPub)?;
+    /// xpub.set_xpub_verboser(true)?;
+    /// xpub.bind("inproc://doc-xpub-verboser")?;
+    /// let mut a = ctx.socket(SocketType::Sub)?;
+    /// let mut b = ctx.socket(SocketType::Sub)?;
+    /// for sub in [&mut a, &mut b] {
+    ///     sub.connect("inproc://doc-xpub-verboser")?;
+    ///     sub.subscribe("news")?;
+    /// }
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
+    /// a.unsubscribe("news")?; // `b` is still subscribed, yet the cancel comes up
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x00news");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_xpub_verboser(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::XpubVerboser(on))
     }
@@ -634,12 +955,48 @@ impl Socket {
     /// XPUB: the application decides what each peer is subscribed to, with
     /// [`Socket::subscribe`] and [`Socket::unsubscribe`] after receiving its subscription
     /// message (libzmq `ZMQ_XPUB_MANUAL`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut xpub = ctx.socket(SocketType::XPub)?;
+    /// xpub.set_xpub_manual(true)?;
+    /// xpub.bind("inproc://doc-xpub-manual")?;
+    /// let mut sub = ctx.socket(SocketType::Sub)?;
+    /// sub.connect("inproc://doc-xpub-manual")?;
+    /// sub.subscribe("news")?;
+    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
+    /// xpub.send("news: too early")?; // not granted yet: not sent
+    /// xpub.subscribe("news")?; // grant it to the peer that asked
+    /// xpub.send("news: hello")?;
+    /// assert_eq!(&sub.try_recv()?[0][..], b"news: hello");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_xpub_manual(&mut self, on: bool) -> Result<()> {
         self.set_type_option(TypeOption::XpubManual(on))
     }
 
     /// Sets the routing id that a ROUTER gives the peer of the *next* `connect`
     /// (libzmq `ZMQ_CONNECT_ROUTING_ID`); it applies to that one connect only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
+    /// dealer.bind("inproc://doc-connect-routing-id")?;
+    /// let mut router = ctx.socket(SocketType::Router)?;
+    /// router.set_connect_routing_id("backend")?;
+    /// router.connect("inproc://doc-connect-routing-id")?;
+    /// router.send(vec!["backend", "job"])?; // the peer is known by that id at once
+    /// assert_eq!(&dealer.try_recv()?[0][..], b"job");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_connect_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
         let id = id.into();
         if id.is_empty() || id.len() > 255 {
@@ -655,23 +1012,67 @@ impl Socket {
     /// Sets the outbound high-water mark: messages queued per peer before a send blocks
     /// (or, for PUB, drops). 0 means no limit; the default is 1000. Applies to endpoints
     /// bound or connected afterwards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// push.set_sndhwm(500)?; // before connecting, so that it applies
+    /// assert_eq!(push.sndhwm(), 500);
+    /// push.connect("inproc://doc-set-sndhwm")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_sndhwm(&mut self, messages: usize) -> Result<()> {
         self.options.sndhwm = messages;
         Ok(())
     }
 
     /// The outbound high-water mark.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// assert_eq!(push.sndhwm(), 1000); // the default
+    /// push.set_sndhwm(0)?; // no limit
+    /// assert_eq!(push.sndhwm(), 0);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn sndhwm(&self) -> usize {
         self.options.sndhwm
     }
 
     /// Sets the inbound high-water mark per peer (0 = no limit, default 1000).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// pull.set_rcvhwm(10_000)?; // before binding, so that it applies
+    /// assert_eq!(pull.rcvhwm(), 10_000);
+    /// pull.bind("inproc://doc-set-rcvhwm")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_rcvhwm(&mut self, messages: usize) -> Result<()> {
         self.options.rcvhwm = messages;
         Ok(())
     }
 
     /// The inbound high-water mark.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// assert_eq!(pull.rcvhwm(), 1000); // the default
+    /// pull.set_rcvhwm(0)?; // no limit
+    /// assert_eq!(pull.rcvhwm(), 0);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn rcvhwm(&self) -> usize {
         self.options.rcvhwm
     }
@@ -697,34 +1098,118 @@ impl Socket {
     }
 
     /// The linger time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// assert_eq!(push.linger(), None); // the default: wait for delivery
+    /// push.set_linger(Some(Duration::ZERO))?;
+    /// assert_eq!(push.linger(), Some(Duration::ZERO));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn linger(&self) -> Option<Duration> {
         self.options.linger
     }
 
     /// Bounds how long [`Socket::send`] blocks (`None`, the default, is forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.set_sndtimeo(Some(Duration::from_millis(10)))?;
+    /// // No peer to send to: `send` gives up after 10 ms instead of waiting forever.
+    /// let err = push.send("hello").unwrap_err();
+    /// assert!(matches!(err.error, Error::Timeout));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_sndtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.options.sndtimeo = timeout;
         Ok(())
     }
 
     /// The send timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
+    /// assert_eq!(push.sndtimeo(), None); // the default: wait forever
+    /// push.set_sndtimeo(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(push.sndtimeo(), Some(Duration::from_secs(1)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn sndtimeo(&self) -> Option<Duration> {
         self.options.sndtimeo
     }
 
     /// Bounds how long [`Socket::recv`] blocks (`None`, the default, is forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, Error, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-set-rcvtimeo")?;
+    /// pull.set_rcvtimeo(Some(Duration::from_millis(10)))?;
+    /// // Nothing was sent: `recv` gives up after 10 ms instead of waiting forever.
+    /// assert!(matches!(pull.recv(), Err(Error::Timeout)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_rcvtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.options.rcvtimeo = timeout;
         Ok(())
     }
 
     /// The receive timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// assert_eq!(pull.rcvtimeo(), None); // the default: wait forever
+    /// pull.set_rcvtimeo(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(pull.rcvtimeo(), Some(Duration::from_secs(1)));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn rcvtimeo(&self) -> Option<Duration> {
         self.options.rcvtimeo
     }
 
     /// Sets the routing id this socket announces to its peers (ZMTP `Identity`): at most
     /// 255 bytes, and not starting with a zero byte (reserved for generated ids).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut router = ctx.socket(SocketType::Router)?;
+    /// router.bind("inproc://doc-set-routing-id")?;
+    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
+    /// dealer.set_routing_id("client-1")?; // before connecting
+    /// dealer.connect("inproc://doc-set-routing-id")?;
+    /// dealer.send("hello")?;
+    /// let msg = router.try_recv()?;
+    /// assert_eq!(&msg[0][..], b"client-1"); // the router knows the peer by that id
+    /// assert!(dealer.set_routing_id(&b"\0reserved"[..]).is_err());
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
         let id = id.into();
         if id.len() > 255 {
@@ -744,41 +1229,136 @@ impl Socket {
     }
 
     /// The routing id this socket announces.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut dealer = ctx.socket(ferrozmq::SocketType::Dealer)?;
+    /// assert!(dealer.routing_id().is_empty()); // none by default
+    /// dealer.set_routing_id("client-1")?;
+    /// assert_eq!(&dealer.routing_id()[..], b"client-1");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn routing_id(&self) -> &Bytes {
         &self.options.routing_id
     }
 
     /// Limits the size of an inbound message; a peer that sends a larger one is
     /// disconnected. `None` (the default) is unlimited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// pull.set_max_msg_size(Some(1024 * 1024))?; // before binding, so that it applies
+    /// assert_eq!(pull.max_msg_size(), Some(1024 * 1024));
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_max_msg_size(&mut self, limit: Option<u64>) -> Result<()> {
         self.options.max_msg_size = limit;
         Ok(())
     }
 
     /// The inbound message size limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// assert_eq!(pull.max_msg_size(), None); // the default: no limit
+    /// pull.set_max_msg_size(Some(4096))?;
+    /// assert_eq!(pull.max_msg_size(), Some(4096));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn max_msg_size(&self) -> Option<u64> {
         self.options.max_msg_size
     }
 
     /// Sets the first delay before reconnecting a lost connection (default 100 ms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.set_linger(Some(Duration::ZERO))?;
+    /// // Set before connecting: if the connection drops, retry after about 250 ms.
+    /// push.set_reconnect_ivl(Duration::from_millis(250))?;
+    /// push.connect(&pull.last_endpoint().unwrap())?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_reconnect_ivl(&mut self, ivl: Duration) -> Result<()> {
         self.options.reconnect_ivl = ivl;
         Ok(())
     }
 
     /// Caps the exponential reconnect back-off; zero (the default) keeps the delay flat.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.set_linger(Some(Duration::ZERO))?;
+    /// // Retry after 100 ms, then 200 ms, 400 ms, ... but never wait more than 5 s.
+    /// push.set_reconnect_ivl(Duration::from_millis(100))?;
+    /// push.set_reconnect_ivl_max(Duration::from_secs(5))?;
+    /// push.connect(&pull.last_endpoint().unwrap())?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_reconnect_ivl_max(&mut self, ivl: Duration) -> Result<()> {
         self.options.reconnect_ivl_max = ivl;
         Ok(())
     }
 
     /// Bounds the ZMTP handshake of each new connection (default 30 s, `None` = no limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// // Set before binding: drop peers that have not finished the handshake within 5 s.
+    /// pull.set_handshake_ivl(Some(Duration::from_secs(5)))?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn set_handshake_ivl(&mut self, ivl: Option<Duration>) -> Result<()> {
         self.options.handshake_ivl = ivl;
         Ok(())
     }
 
     /// Closes the socket; the same as dropping it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://doc-close")?;
+    /// pull.close();
+    /// // Its endpoints went with it: another socket can bind the name.
+    /// let mut other = ctx.socket(SocketType::Pull)?;
+    /// other.bind("inproc://doc-close")?;
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
     pub fn close(self) {}
 }
 
