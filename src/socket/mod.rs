@@ -775,7 +775,9 @@ impl Socket {
     }
 
     /// REQ: allows sending a new request without waiting for the reply to the last one
-    /// (libzmq `ZMQ_REQ_RELAXED`); the late reply is then ignored.
+    /// (libzmq `ZMQ_REQ_RELAXED`). Only replies from the peer that got the newest request
+    /// are taken; as in libzmq, a late reply to an older request from that same peer can
+    /// still be taken for the answer unless [`Socket::set_req_correlate`] is on too.
     ///
     /// # Examples
     ///
