@@ -6,7 +6,7 @@
 mod util;
 
 use ferrozmq::{Context, Message, Socket, SocketType};
-use std::io::{Read, Write};
+use util::raw::*;
 use util::*;
 
 /// Which library binds; the other connects.
@@ -246,61 +246,8 @@ fn mixed_pushes_and_pulls_tcp() {
 }
 
 // ---------------------------------------------------------------------------------------
-// A hand-written ZMTP 3.1 NULL peer, to check socket-type validation on the ferrozmq side
-// (libzmq peers validate too, so they cannot show whether ferrozmq does).
-
-fn raw_greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    let mut mech = b"NULL".to_vec();
-    mech.resize(20, 0);
-    g.extend_from_slice(&mech);
-    g.push(0); // as-server
-    g.extend_from_slice(&[0; 31]);
-    assert_eq!(g.len(), 64);
-    g
-}
-
-fn raw_ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut f = vec![0x04, body.len() as u8];
-    f.extend_from_slice(&body);
-    f
-}
-
-fn raw_message(body: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x00, body.len() as u8];
-    f.extend_from_slice(body);
-    f
-}
-
-/// Connects to `ep` (tcp) as a raw ZMTP peer of type `socket_type`: sends its greeting,
-/// reads ferrozmq's 64-byte greeting (checked and returned), then sends READY and one message.
-fn raw_peer(ep: &str, socket_type: &str, body: &[u8]) -> std::net::TcpStream {
-    let addr = ep.strip_prefix("tcp://").unwrap();
-    let mut s = std::net::TcpStream::connect(addr).expect("raw connect");
-    s.set_read_timeout(Some(TIMEOUT)).unwrap();
-    s.write_all(&raw_greeting()).unwrap();
-    let mut greeting = [0u8; 64];
-    s.read_exact(&mut greeting)
-        .expect("ferrozmq's 64-byte greeting");
-    assert_eq!(
-        (greeting[0], greeting[9]),
-        (0xFF, 0x7F),
-        "ZMTP signature: {:?}",
-        &greeting[..10]
-    );
-    assert_eq!(greeting[10], 3, "ZMTP major version");
-    assert_eq!(&greeting[12..16], b"NULL", "mechanism");
-    let mut out = raw_ready(socket_type);
-    out.extend(raw_message(body));
-    s.write_all(&out).unwrap();
-    s
-}
+// A hand-written ZMTP 3.1 NULL peer (tests/util/raw.rs), to check socket-type validation on
+// the ferrozmq side (libzmq peers validate too, so they cannot show whether ferrozmq does).
 
 #[test]
 fn raw_zmtp_push_peer_is_accepted() {
@@ -323,15 +270,7 @@ fn raw_zmtp_peer_with_incompatible_type_is_refused() {
     let ep = bind_fresh(&mut pull, Transport::Tcp);
     // PAIR may not talk to PULL: the message must never be delivered, the link must close.
     let mut raw = raw_peer(&ep, "PAIR", b"wrong");
-    let mut buf = Vec::new();
-    match raw.read_to_end(&mut buf) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        Err(e) => panic!(
-            "ferrozmq did not close the connection of an incompatible peer: {e} (read {} bytes)",
-            buf.len()
-        ),
-    }
+    expect_closed(&mut raw, "a PAIR peer talking to a PULL");
     assert_nothing(&mut pull, "a PAIR peer's message must not reach a PULL");
     // The PULL still works for a compatible libzmq peer.
     let zctx = zmq::Context::new();

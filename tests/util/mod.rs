@@ -5,6 +5,8 @@
 //! synchronises by sleeping.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
 
 /// Generates `mod inproc`, `mod ipc` and `mod tcp`, each with one test per named function,
