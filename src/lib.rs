@@ -26,3 +26,12 @@ pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::Socket;
 pub use socket_type::SocketType;
+
+// The code in the README and the user guide runs as doctests, so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct GuideDoctests;
