@@ -1053,6 +1053,9 @@ mod tests {
             drain(&mut out);
         }
         // Both outcomes must be common, or the test is not exercising the decoder.
-        assert!(delivered > 10_000 && refused > 2_500, "{delivered} {refused}");
+        assert!(
+            delivered > 10_000 && refused > 2_500,
+            "{delivered} {refused}"
+        );
     }
 }
