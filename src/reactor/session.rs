@@ -747,19 +747,23 @@ impl DirectSink for DirectWriter {
         Connection::encode_message(msg, &mut self.scratch);
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let n = self.scratch.io_slices(&mut slices);
-        match self.handle.write_vectored(&slices[..n]) {
-            Ok(written) if written > 0 => {
-                self.scratch.advance(written);
-                Ok(std::mem::take(&mut self.scratch))
-            }
-            Ok(_) => {
-                self.scratch = OutBuf::new();
-                Err(io::ErrorKind::WriteZero.into())
-            }
-            Err(e) => {
-                self.scratch = OutBuf::new();
-                Err(e)
-            }
+        let result = self.handle.write_vectored(&slices[..n]);
+        let written = *result.as_ref().unwrap_or(&0);
+        if written == 0 {
+            // Nothing went out: drop the encoding, keep the buffer's allocation.
+            self.scratch.advance(self.scratch.len());
+            return Err(result
+                .err()
+                .unwrap_or_else(|| io::ErrorKind::WriteZero.into()));
+        }
+        self.scratch.advance(written);
+        if self.scratch.is_empty() {
+            // The usual case: all of it went out, and the scratch buffer keeps its
+            // allocation for the next message.
+            Ok(OutBuf::new())
+        } else {
+            // The rest goes to the session, large frames uncopied.
+            Ok(std::mem::take(&mut self.scratch))
         }
     }
 }
