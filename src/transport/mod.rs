@@ -294,7 +294,7 @@ pub(crate) fn bind(ep: &Endpoint) -> Result<(Listener, String)> {
 /// [`TcpTarget::host_name`]), so the I/O loop never blocks on DNS.
 #[derive(Debug, Clone)]
 pub(crate) enum ConnectTarget {
-    /// Resolved tcp addresses, tried in turn.
+    /// Tcp addresses, tried in turn (for a host name, those of the latest lookup).
     Tcp(TcpTarget),
     /// A Unix-domain socket address.
     Ipc(IpcTarget),
@@ -319,8 +319,9 @@ impl ConnectTarget {
 }
 
 /// Prepares a connect endpoint in the caller's thread: tcp IP addresses and ipc paths become
-/// socket addresses, tcp host names are kept for a lookup before each attempt. Run [`Endpoint::check_connectable`] first; endpoints that
-/// only make sense for bind (and inproc ones) are refused with [`Error::InvalidEndpoint`].
+/// socket addresses, tcp host names are kept for a lookup before each attempt. Run
+/// [`Endpoint::check_connectable`] first; endpoints that only make sense for bind (and inproc
+/// ones) are refused with [`Error::InvalidEndpoint`].
 pub(crate) fn resolve(ep: &Endpoint) -> Result<ConnectTarget> {
     let original = ep.to_string();
     ep.check_connectable(&original)?;
@@ -414,29 +415,24 @@ pub(crate) mod test_util {
         let parts = [IoSlice::new(b"hel"), IoSlice::new(b"lo")];
         let n = client.write_vectored(&parts).unwrap();
         assert_eq!(n, 5, "a tiny vectored write goes out whole");
-        let mut got = Vec::new();
-        poll_until(&mut poll, || {
-            let mut buf = [0u8; 16];
-            match server.read(&mut buf) {
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("read failed: {e}"),
-            }
-            (got.len() >= 5).then_some(())
-        });
-        assert_eq!(got, b"hello");
+        assert_eq!(read_exactly(&mut poll, &mut server, 5), b"hello");
 
         server.write_all(b"world").unwrap();
+        assert_eq!(read_exactly(&mut poll, &mut client, 5), b"world");
+    }
+
+    /// Reads from `stream` until `n` bytes have arrived, polling between tries.
+    fn read_exactly(poll: &mut Poll, stream: &mut Stream, n: usize) -> Vec<u8> {
         let mut got = Vec::new();
-        poll_until(&mut poll, || {
+        poll_until(poll, || {
             let mut buf = [0u8; 16];
-            match client.read(&mut buf) {
-                Ok(n) => got.extend_from_slice(&buf[..n]),
+            match stream.read(&mut buf) {
+                Ok(k) => got.extend_from_slice(&buf[..k]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => panic!("read failed: {e}"),
             }
-            (got.len() >= 5).then_some(())
+            (got.len() >= n).then_some(())
         });
-        assert_eq!(got, b"world");
+        got
     }
 }
