@@ -40,6 +40,8 @@ pub(crate) struct SessionConfig {
     pub(crate) options: Options,
     /// For a connect: the routing id the socket gives this peer, if the user set one.
     pub(crate) connect_routing_id: Option<bytes::Bytes>,
+    /// The endpoint as bound (port resolved) or connected, for monitor events.
+    pub(crate) endpoint: String,
 }
 
 /// A request from a socket (or the context) to an I/O thread.

@@ -10,6 +10,7 @@
 //!   queued for up to the linger; `close` itself never blocks.
 
 mod dealer;
+mod options;
 mod pair;
 mod pattern;
 mod r#pub;
@@ -25,12 +26,12 @@ mod xsub;
 use crate::context::Context;
 use crate::endpoint::Endpoint;
 use crate::mailbox::{Mailbox, Notifier};
+use crate::monitor::{EventKind, Monitor, MonitorHub, DEFAULT_MONITOR_CAPACITY};
 use crate::options::Options;
 use crate::pipe::{link, with_replying, Pipe, PipeId};
 use crate::reactor::{IoCommand, ReactorShared, SessionConfig};
 use crate::{transport, Error, Message, Result, SendError, SocketType};
-use bytes::Bytes;
-use pattern::{Pattern, TypeOption};
+use pattern::Pattern;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,6 +56,8 @@ pub(crate) struct SocketLink {
     pub(crate) mailbox: Arc<Mailbox>,
     /// The socket's current linger, read by the I/O thread when the context terminates.
     pub(crate) linger: Mutex<Option<Duration>>,
+    /// The socket's monitors; every listener and session of the socket raises events here.
+    pub(crate) monitors: MonitorHub,
 }
 
 impl SocketLink {
@@ -165,6 +168,7 @@ impl Socket {
             id,
             mailbox: Mailbox::new(),
             linger: Mutex::new(options.linger),
+            monitors: MonitorHub::default(),
         });
         Ok(Socket {
             ctx,
@@ -202,6 +206,53 @@ impl Socket {
         self.kind
     }
 
+    /// Starts watching this socket: the returned [`Monitor`] receives an event for each
+    /// listener and connection that comes, goes or fails, like libzmq's
+    /// `zmq_socket_monitor` for all events. It keeps up to
+    /// [`DEFAULT_MONITOR_CAPACITY`] unread events and then drops the oldest. Several
+    /// monitors may watch one socket; each gets every event raised after it was made.
+    /// Events are about tcp and ipc endpoints; inproc raises none, as in libzmq.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, EventKind, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// let monitor = pull.monitor();
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect(&pull.last_endpoint().unwrap())?;
+    /// let kinds: Vec<EventKind> = (0..3)
+    ///     .map(|_| monitor.recv_timeout(Duration::from_secs(10)).map(|e| e.kind))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(
+    ///     kinds,
+    ///     [EventKind::Listening, EventKind::Accepted, EventKind::HandshakeSucceeded]
+    /// );
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn monitor(&self) -> Monitor {
+        self.monitor_with_capacity(DEFAULT_MONITOR_CAPACITY)
+    }
+
+    /// [`Socket::monitor`] with room for `capacity` unread events (at least one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// let pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// let monitor = pull.monitor_with_capacity(16);
+    /// assert_eq!(monitor.dropped(), 0);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn monitor_with_capacity(&self, capacity: usize) -> Monitor {
+        self.link.monitors.attach(capacity)
+    }
+
     // ----- endpoints -----
 
     /// Accepts peers on `endpoint`: `tcp://host:port`, `ipc://path` or `inproc://name`.
@@ -234,14 +285,28 @@ impl Socket {
             }
             return Ok(());
         }
-        let (listener, resolved) = transport::bind(&parsed)?;
+        let (listener, resolved) = match transport::bind(&parsed) {
+            Ok(bound) => bound,
+            Err(e) => {
+                let error = e.to_string();
+                self.link
+                    .monitors
+                    .raise(EventKind::BindFailed { error }, endpoint, None);
+                return Err(e);
+            }
+        };
         let reactor = self.reactor()?;
+        let mut config = self.session_config();
+        config.endpoint.clone_from(&resolved);
+        self.link
+            .monitors
+            .raise(EventKind::Listening, &resolved, None);
         let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);
         reactor.send(IoCommand::Listen {
             key: reactor.next_key(),
             listener,
             socket: self.link.clone(),
-            config: Arc::new(self.session_config()),
+            config: Arc::new(config),
             endpoint: key,
         });
         self.endpoints.push(EndpointRecord {
@@ -291,6 +356,7 @@ impl Socket {
         let session_key = reactor.next_key();
         let mut config = self.session_config();
         config.connect_routing_id = connect_id.clone();
+        config.endpoint = parsed.to_string();
         // A ROUTER can only address a peer once it knows its routing id, so its link is
         // made when the handshake completes; every other type gets its link now, so that
         // messages queue before the peer is there.
@@ -455,6 +521,7 @@ impl Socket {
             socket_type: self.kind,
             options: self.options.clone(),
             connect_routing_id: None,
+            endpoint: String::new(),
         }
     }
 
@@ -721,628 +788,6 @@ impl Socket {
     /// The mailbox a poller watches.
     pub(crate) fn mailbox(&self) -> &Arc<Mailbox> {
         &self.link.mailbox
-    }
-
-    // ----- options -----
-
-    fn set_type_option(&mut self, option: TypeOption) -> Result<()> {
-        self.process_mailbox()?;
-        self.pattern.set_option(option, self.kind)
-    }
-
-    /// Subscribes a SUB or XSUB socket to messages whose first frame starts with `prefix`;
-    /// an empty prefix matches everything. Subscriptions are counted: subscribing twice
-    /// needs two unsubscribes. On an XPUB in manual mode, it adds the subscription for the
-    /// peer that sent the last one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut sub = ctx.socket(ferrozmq::SocketType::Sub)?;
-    /// sub.subscribe("weather.")?;
-    /// sub.unsubscribe("weather.")?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn subscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
-        let prefix = Bytes::copy_from_slice(prefix.as_ref());
-        self.set_type_option(TypeOption::Subscribe(prefix))
-    }
-
-    /// Drops one subscription to `prefix` made with [`Socket::subscribe`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut publisher = ctx.socket(SocketType::Pub)?;
-    /// publisher.bind("inproc://doc-unsubscribe")?;
-    /// let mut sub = ctx.socket(SocketType::Sub)?;
-    /// sub.connect("inproc://doc-unsubscribe")?;
-    /// sub.subscribe("news.")?;
-    /// sub.subscribe("sport.")?;
-    /// sub.unsubscribe("sport.")?;
-    /// publisher.send("sport.football")?; // no longer wanted
-    /// publisher.send("news.today")?;
-    /// assert_eq!(&sub.try_recv()?[0][..], b"news.today");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
-        let prefix = Bytes::copy_from_slice(prefix.as_ref());
-        self.set_type_option(TypeOption::Unsubscribe(prefix))
-    }
-
-    /// REQ: allows sending a new request without waiting for the reply to the last one
-    /// (libzmq `ZMQ_REQ_RELAXED`). Only replies from the peer that got the newest request
-    /// are taken; as in libzmq, a late reply to an older request from that same peer can
-    /// still be taken for the answer unless [`Socket::set_req_correlate`] is on too.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut rep = ctx.socket(SocketType::Rep)?;
-    /// rep.bind("inproc://doc-req-relaxed")?;
-    /// let mut req = ctx.socket(SocketType::Req)?;
-    /// req.set_req_relaxed(true)?;
-    /// req.connect("inproc://doc-req-relaxed")?;
-    /// req.send("first")?;
-    /// req.send("second")?; // a strict REQ fails here with Error::WrongState
-    /// assert_eq!(&rep.recv()?[0][..], b"first");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_req_relaxed(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::ReqRelaxed(on))
-    }
-
-    /// REQ: prefixes each request with a request id and accepts only the reply that
-    /// carries it (libzmq `ZMQ_REQ_CORRELATE`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut rep = ctx.socket(SocketType::Rep)?;
-    /// rep.bind("inproc://doc-req-correlate")?;
-    /// let mut req = ctx.socket(SocketType::Req)?;
-    /// req.set_req_relaxed(true)?;
-    /// req.set_req_correlate(true)?;
-    /// req.connect("inproc://doc-req-correlate")?;
-    /// req.send("first")?;
-    /// req.send("second")?; // gives up on "first"
-    /// for _ in 0..2 {
-    ///     let request = rep.recv()?;
-    ///     rep.send(request)?; // echo
-    /// }
-    /// // The echo of "first" carries a stale request id and is dropped.
-    /// assert_eq!(&req.recv()?[0][..], b"second");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_req_correlate(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::ReqCorrelate(on))
-    }
-
-    /// ROUTER: makes sending to an unknown routing id fail with
-    /// [`Error::HostUnreachable`] instead of dropping the message, and makes a send to a
-    /// full peer block or fail with `WouldBlock` (libzmq `ZMQ_ROUTER_MANDATORY`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, Error, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut router = ctx.socket(SocketType::Router)?;
-    /// router.set_router_mandatory(true)?;
-    /// let err = router.send(vec!["nobody", "hello"]).unwrap_err();
-    /// assert!(matches!(err.error, Error::HostUnreachable));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_router_mandatory(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::RouterMandatory(on))
-    }
-
-    /// ROUTER: lets a new peer take over a routing id that is already in use
-    /// (libzmq `ZMQ_ROUTER_HANDOVER`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut router = ctx.socket(SocketType::Router)?;
-    /// router.set_router_handover(true)?;
-    /// router.bind("inproc://doc-router-handover")?;
-    /// let mut old = ctx.socket(SocketType::Dealer)?;
-    /// old.set_routing_id("worker")?;
-    /// old.connect("inproc://doc-router-handover")?;
-    /// let mut new = ctx.socket(SocketType::Dealer)?;
-    /// new.set_routing_id("worker")?;
-    /// new.connect("inproc://doc-router-handover")?;
-    /// router.send(vec!["worker", "job"])?; // "worker" is now the newer peer
-    /// assert_eq!(&new.try_recv()?[0][..], b"job");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_router_handover(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::RouterHandover(on))
-    }
-
-    /// ROUTER, DEALER and REQ: sends an empty message to every peer as soon as it is
-    /// connected (libzmq `ZMQ_PROBE_ROUTER`), so a ROUTER learns of the peer at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut router = ctx.socket(SocketType::Router)?;
-    /// router.bind("inproc://doc-probe-router")?;
-    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
-    /// dealer.set_routing_id("d1")?;
-    /// dealer.set_probe_router(true)?;
-    /// dealer.connect("inproc://doc-probe-router")?;
-    /// // The router hears of the dealer before it sends anything: [routing id, empty frame].
-    /// let probe = router.try_recv()?;
-    /// assert_eq!(&probe[0][..], b"d1");
-    /// assert!(probe[1].is_empty());
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_probe_router(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::ProbeRouter(on))
-    }
-
-    /// XPUB: passes every subscription message to the application, not only the first
-    /// for each topic (libzmq `ZMQ_XPUB_VERBOSE`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut xpub = ctx.socket(SocketType::XPub)?;
-    /// xpub.set_xpub_verbose(true)?;
-    /// xpub.bind("inproc://doc-xpub-verbose")?;
-    /// let mut a = ctx.socket(SocketType::Sub)?;
-    /// let mut b = ctx.socket(SocketType::Sub)?;
-    /// for sub in [&mut a, &mut b] {
-    ///     sub.connect("inproc://doc-xpub-verbose")?;
-    ///     sub.subscribe("news")?;
-    /// }
-    /// // Both subscriptions come up, not only the first.
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_xpub_verbose(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::XpubVerbose(on))
-    }
-
-    /// XPUB: passes every subscription and every cancel to the application
-    /// (libzmq `ZMQ_XPUB_VERBOSER`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut xpub = ctx.socket(SocketType::XPub)?;
-    /// xpub.set_xpub_verboser(true)?;
-    /// xpub.bind("inproc://doc-xpub-verboser")?;
-    /// let mut a = ctx.socket(SocketType::Sub)?;
-    /// let mut b = ctx.socket(SocketType::Sub)?;
-    /// for sub in [&mut a, &mut b] {
-    ///     sub.connect("inproc://doc-xpub-verboser")?;
-    ///     sub.subscribe("news")?;
-    /// }
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
-    /// a.unsubscribe("news")?; // `b` is still subscribed, yet the cancel comes up
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x00news");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_xpub_verboser(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::XpubVerboser(on))
-    }
-
-    /// XPUB: the application decides what each peer is subscribed to, with
-    /// [`Socket::subscribe`] and [`Socket::unsubscribe`] after receiving its subscription
-    /// message (libzmq `ZMQ_XPUB_MANUAL`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut xpub = ctx.socket(SocketType::XPub)?;
-    /// xpub.set_xpub_manual(true)?;
-    /// xpub.bind("inproc://doc-xpub-manual")?;
-    /// let mut sub = ctx.socket(SocketType::Sub)?;
-    /// sub.connect("inproc://doc-xpub-manual")?;
-    /// sub.subscribe("news")?;
-    /// assert_eq!(&xpub.try_recv()?[0][..], b"\x01news");
-    /// xpub.send("news: too early")?; // not granted yet: not sent
-    /// xpub.subscribe("news")?; // grant it to the peer that asked
-    /// xpub.send("news: hello")?;
-    /// assert_eq!(&sub.try_recv()?[0][..], b"news: hello");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_xpub_manual(&mut self, on: bool) -> Result<()> {
-        self.set_type_option(TypeOption::XpubManual(on))
-    }
-
-    /// Sets the routing id that a ROUTER gives the peer of the *next* `connect`
-    /// (libzmq `ZMQ_CONNECT_ROUTING_ID`); it applies to that one connect only.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
-    /// dealer.bind("inproc://doc-connect-routing-id")?;
-    /// let mut router = ctx.socket(SocketType::Router)?;
-    /// router.set_connect_routing_id("backend")?;
-    /// router.connect("inproc://doc-connect-routing-id")?;
-    /// router.send(vec!["backend", "job"])?; // the peer is known by that id at once
-    /// assert_eq!(&dealer.try_recv()?[0][..], b"job");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_connect_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
-        let id = id.into();
-        if id.is_empty() || id.len() > 255 {
-            return Err(Error::InvalidOption {
-                option: "connect_routing_id",
-                reason: "must be 1 to 255 bytes",
-            });
-        }
-        self.options.connect_routing_id = Some(id);
-        Ok(())
-    }
-
-    /// Sets the outbound high-water mark: messages queued per peer before a send blocks
-    /// (or, for PUB, drops). 0 means no limit; the default is 1000. Applies to endpoints
-    /// bound or connected afterwards.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
-    /// push.set_sndhwm(500)?; // before connecting, so that it applies
-    /// assert_eq!(push.sndhwm(), 500);
-    /// push.connect("inproc://doc-set-sndhwm")?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_sndhwm(&mut self, messages: usize) -> Result<()> {
-        self.options.sndhwm = messages;
-        Ok(())
-    }
-
-    /// The outbound high-water mark.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
-    /// assert_eq!(push.sndhwm(), 1000); // the default
-    /// push.set_sndhwm(0)?; // no limit
-    /// assert_eq!(push.sndhwm(), 0);
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn sndhwm(&self) -> usize {
-        self.options.sndhwm
-    }
-
-    /// Sets the inbound high-water mark per peer (0 = no limit, default 1000).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// pull.set_rcvhwm(10_000)?; // before binding, so that it applies
-    /// assert_eq!(pull.rcvhwm(), 10_000);
-    /// pull.bind("inproc://doc-set-rcvhwm")?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_rcvhwm(&mut self, messages: usize) -> Result<()> {
-        self.options.rcvhwm = messages;
-        Ok(())
-    }
-
-    /// The inbound high-water mark.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// assert_eq!(pull.rcvhwm(), 1000); // the default
-    /// pull.set_rcvhwm(0)?; // no limit
-    /// assert_eq!(pull.rcvhwm(), 0);
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn rcvhwm(&self) -> usize {
-        self.options.rcvhwm
-    }
-
-    /// How long queued messages may still go out after the socket is closed: `None` (the
-    /// default, as in libzmq) waits until they are all delivered, `Some(Duration::ZERO)`
-    /// discards them at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut s = ctx.socket(ferrozmq::SocketType::Push)?;
-    /// s.set_linger(Some(Duration::from_millis(500)))?;
-    /// assert_eq!(s.linger(), Some(Duration::from_millis(500)));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_linger(&mut self, linger: Option<Duration>) -> Result<()> {
-        self.options.linger = linger;
-        *self.link.linger.lock().unwrap_or_else(|e| e.into_inner()) = linger;
-        Ok(())
-    }
-
-    /// The linger time.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
-    /// assert_eq!(push.linger(), None); // the default: wait for delivery
-    /// push.set_linger(Some(Duration::ZERO))?;
-    /// assert_eq!(push.linger(), Some(Duration::ZERO));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn linger(&self) -> Option<Duration> {
-        self.options.linger
-    }
-
-    /// Bounds how long [`Socket::send`] blocks (`None`, the default, is forever).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, Error, SocketType};
-    /// use std::time::Duration;
-    ///
-    /// let ctx = Context::new();
-    /// let mut push = ctx.socket(SocketType::Push)?;
-    /// push.set_sndtimeo(Some(Duration::from_millis(10)))?;
-    /// // No peer to send to: `send` gives up after 10 ms instead of waiting forever.
-    /// let err = push.send("hello").unwrap_err();
-    /// assert!(matches!(err.error, Error::Timeout));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_sndtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.options.sndtimeo = timeout;
-        Ok(())
-    }
-
-    /// The send timeout.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut push = ctx.socket(ferrozmq::SocketType::Push)?;
-    /// assert_eq!(push.sndtimeo(), None); // the default: wait forever
-    /// push.set_sndtimeo(Some(Duration::from_secs(1)))?;
-    /// assert_eq!(push.sndtimeo(), Some(Duration::from_secs(1)));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn sndtimeo(&self) -> Option<Duration> {
-        self.options.sndtimeo
-    }
-
-    /// Bounds how long [`Socket::recv`] blocks (`None`, the default, is forever).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, Error, SocketType};
-    /// use std::time::Duration;
-    ///
-    /// let ctx = Context::new();
-    /// let mut pull = ctx.socket(SocketType::Pull)?;
-    /// pull.bind("inproc://doc-set-rcvtimeo")?;
-    /// pull.set_rcvtimeo(Some(Duration::from_millis(10)))?;
-    /// // Nothing was sent: `recv` gives up after 10 ms instead of waiting forever.
-    /// assert!(matches!(pull.recv(), Err(Error::Timeout)));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_rcvtimeo(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.options.rcvtimeo = timeout;
-        Ok(())
-    }
-
-    /// The receive timeout.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// assert_eq!(pull.rcvtimeo(), None); // the default: wait forever
-    /// pull.set_rcvtimeo(Some(Duration::from_secs(1)))?;
-    /// assert_eq!(pull.rcvtimeo(), Some(Duration::from_secs(1)));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn rcvtimeo(&self) -> Option<Duration> {
-        self.options.rcvtimeo
-    }
-
-    /// Sets the routing id this socket announces to its peers (ZMTP `Identity`): at most
-    /// 255 bytes, and not starting with a zero byte (reserved for generated ids).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    ///
-    /// let ctx = Context::new();
-    /// let mut router = ctx.socket(SocketType::Router)?;
-    /// router.bind("inproc://doc-set-routing-id")?;
-    /// let mut dealer = ctx.socket(SocketType::Dealer)?;
-    /// dealer.set_routing_id("client-1")?; // before connecting
-    /// dealer.connect("inproc://doc-set-routing-id")?;
-    /// dealer.send("hello")?;
-    /// let msg = router.try_recv()?;
-    /// assert_eq!(&msg[0][..], b"client-1"); // the router knows the peer by that id
-    /// assert!(dealer.set_routing_id(&b"\0reserved"[..]).is_err());
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_routing_id(&mut self, id: impl Into<Bytes>) -> Result<()> {
-        let id = id.into();
-        if id.len() > 255 {
-            return Err(Error::InvalidOption {
-                option: "routing_id",
-                reason: "longer than 255 bytes",
-            });
-        }
-        if id.first() == Some(&0) {
-            return Err(Error::InvalidOption {
-                option: "routing_id",
-                reason: "a leading zero byte is reserved",
-            });
-        }
-        self.options.routing_id = id;
-        Ok(())
-    }
-
-    /// The routing id this socket announces.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut dealer = ctx.socket(ferrozmq::SocketType::Dealer)?;
-    /// assert!(dealer.routing_id().is_empty()); // none by default
-    /// dealer.set_routing_id("client-1")?;
-    /// assert_eq!(&dealer.routing_id()[..], b"client-1");
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn routing_id(&self) -> &Bytes {
-        &self.options.routing_id
-    }
-
-    /// Limits the size of an inbound message; a peer that sends a larger one is
-    /// disconnected. `None` (the default) is unlimited.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// pull.set_max_msg_size(Some(1024 * 1024))?; // before binding, so that it applies
-    /// assert_eq!(pull.max_msg_size(), Some(1024 * 1024));
-    /// pull.bind("tcp://127.0.0.1:*")?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_max_msg_size(&mut self, limit: Option<u64>) -> Result<()> {
-        self.options.max_msg_size = limit;
-        Ok(())
-    }
-
-    /// The inbound message size limit.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// assert_eq!(pull.max_msg_size(), None); // the default: no limit
-    /// pull.set_max_msg_size(Some(4096))?;
-    /// assert_eq!(pull.max_msg_size(), Some(4096));
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn max_msg_size(&self) -> Option<u64> {
-        self.options.max_msg_size
-    }
-
-    /// Sets the first delay before reconnecting a lost connection (default 100 ms).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    /// use std::time::Duration;
-    ///
-    /// let ctx = Context::new();
-    /// let mut pull = ctx.socket(SocketType::Pull)?;
-    /// pull.bind("tcp://127.0.0.1:*")?;
-    /// let mut push = ctx.socket(SocketType::Push)?;
-    /// push.set_linger(Some(Duration::ZERO))?;
-    /// // Set before connecting: if the connection drops, retry after about 250 ms.
-    /// push.set_reconnect_ivl(Duration::from_millis(250))?;
-    /// push.connect(&pull.last_endpoint().unwrap())?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_reconnect_ivl(&mut self, ivl: Duration) -> Result<()> {
-        self.options.reconnect_ivl = ivl;
-        Ok(())
-    }
-
-    /// Caps the exponential reconnect back-off; zero (the default) keeps the delay flat.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ferrozmq::{Context, SocketType};
-    /// use std::time::Duration;
-    ///
-    /// let ctx = Context::new();
-    /// let mut pull = ctx.socket(SocketType::Pull)?;
-    /// pull.bind("tcp://127.0.0.1:*")?;
-    /// let mut push = ctx.socket(SocketType::Push)?;
-    /// push.set_linger(Some(Duration::ZERO))?;
-    /// // Retry after 100 ms, then 200 ms, 400 ms, ... but never wait more than 5 s.
-    /// push.set_reconnect_ivl(Duration::from_millis(100))?;
-    /// push.set_reconnect_ivl_max(Duration::from_secs(5))?;
-    /// push.connect(&pull.last_endpoint().unwrap())?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_reconnect_ivl_max(&mut self, ivl: Duration) -> Result<()> {
-        self.options.reconnect_ivl_max = ivl;
-        Ok(())
-    }
-
-    /// Bounds the ZMTP handshake of each new connection (default 30 s, `None` = no limit).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let ctx = ferrozmq::Context::new();
-    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
-    /// // Set before binding: drop peers that have not finished the handshake within 5 s.
-    /// pull.set_handshake_ivl(Some(Duration::from_secs(5)))?;
-    /// pull.bind("tcp://127.0.0.1:*")?;
-    /// # Ok::<(), ferrozmq::Error>(())
-    /// ```
-    pub fn set_handshake_ivl(&mut self, ivl: Option<Duration>) -> Result<()> {
-        self.options.handshake_ivl = ivl;
-        Ok(())
     }
 
     /// Closes the socket; the same as dropping it.
