@@ -316,7 +316,11 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, target: SocketAddr)
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(client) = incoming else { continue };
+        let Ok(client) = incoming else {
+            // Out of descriptors or a transient error: back off instead of spinning.
+            std::thread::sleep(TICK);
+            continue;
+        };
         shared.accepted.fetch_add(1, Ordering::SeqCst);
         shared.conns_changed.notify_all();
         if shared.refuse.load(Ordering::SeqCst) {
