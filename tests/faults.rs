@@ -136,6 +136,42 @@ fn seq_of(m: &Message, skip: usize) -> u64 {
     u64::from_be_bytes(f[skip..skip + 8].try_into().unwrap())
 }
 
+/// Checks a numbered stream `0..=last` that crossed one reconnect and returns the lost
+/// range and how many old-connection messages arrived after the new connection's first.
+///
+/// Order holds per connection, not across a reconnect: the receiver fair-queues between
+/// the old connection (whatever it still had in its pipe and, after a FIN, in its kernel
+/// buffer) and the new one, so the tail of the old run may interleave with the head of the
+/// new run. libzmq does the same (checked with a libzmq PUSH and PULL through the proxy).
+/// So `got` must be exactly two strictly increasing runs, merged: the old connection's
+/// `0..a` (a prefix: the kernel delivers in order, losses are only at its end) and the new
+/// connection's `b..=last` (the pipe from its head on), with `a..b` — what had been handed
+/// to the dead connection — lost. Nothing else may be missing, repeated or out of order.
+#[track_caller]
+fn check_two_runs(got: &[u64], last: u64) -> (std::ops::Range<u64>, usize) {
+    // The old run is 0, 1, 2, ...: the first element that breaks that starts the new run.
+    let b = got
+        .iter()
+        .enumerate()
+        .find(|&(i, &v)| v != i as u64)
+        .map_or(last + 1, |(_, &v)| v);
+    let old: Vec<u64> = got.iter().copied().filter(|&v| v < b).collect();
+    let new: Vec<u64> = got.iter().copied().filter(|&v| v >= b).collect();
+    let a = old.len() as u64;
+    assert!(
+        old.iter().copied().eq(0..a),
+        "the old connection's messages are not 0..{a} in order (duplicate or reordering)"
+    );
+    assert!(
+        new.iter().copied().eq(b..=last),
+        "the new connection's messages are not {b}..={last} in order: a second gap, a \
+         duplicate or a reordering"
+    );
+    let first_new = got.iter().position(|&v| v == b).unwrap_or(got.len());
+    let interleaved = got[first_new..].iter().filter(|&&v| v < b).count();
+    (a..b, interleaved)
+}
+
 /// The soft RLIMIT_NOFILE of this process, from /proc/self/limits (None if unreadable).
 fn fd_limit() -> Option<usize> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -174,10 +210,15 @@ fn scale_to_fd_limit(wanted: usize, fds_each: usize, what: &str) -> usize {
 /// Property: every message still queued inside ferrozmq (the PUSH's pipe) at the cut is
 /// delivered after the reconnect, exactly once and in order. What can be lost is only what
 /// had left the pipe for the dead connection: the batch the session had encoded, the bytes
-/// in the kernel buffers on both sides of the proxy and in the proxy itself, and (for RST)
-/// what the PULL's kernel had received but ferrozmq had not read. Those are consecutive
+/// in the kernel buffers on both sides of the proxy and in the proxy itself (and, where a
+/// kernel discards its receive queue on RST, what the PULL had not read). Those are consecutive
 /// messages, taken from the head of the pipe just before the cut, so the loss is at most
 /// one contiguous gap, starting after what was received before the cut.
+///
+/// Order is per connection: the old connection's tail may be received interleaved with
+/// the new connection's head (see [`check_two_runs`]; seen with both FIN and RST: Linux
+/// still hands over the received bytes before reporting the reset, so the PULL keeps
+/// reading the old connection after the PUSH has reconnected).
 fn cut_mid_stream(rst: bool) {
     init();
     const N: u64 = 60_000;
@@ -202,7 +243,7 @@ fn cut_mid_stream(rst: bool) {
         got.push(seq_of(&recv(&mut pull, "a message before the cut"), 0));
     }
     // Everything is queued before the cut, so what is not lost must come from the pipe.
-    let push = within(TIMEOUT, "queueing all messages", move || {
+    let mut push = within(TIMEOUT, "queueing all messages", move || {
         sender.join().unwrap()
     });
     if rst {
@@ -210,9 +251,17 @@ fn cut_mid_stream(rst: bool) {
     } else {
         proxy.cut_fin();
     }
+    // A second connection through the proxy means the PUSH has given up the dead one, so a
+    // message sent now goes through the pipe: it ends the stream even if everything queued
+    // before it happened to be in flight (and lost) at the cut.
+    assert!(
+        proxy.wait_accepted(2, TIMEOUT),
+        "the PUSH should have reconnected through the proxy"
+    );
+    send(&mut push, numbered(N, SIZE), "the end marker");
     let end = deadline(TIMEOUT * 3);
-    while got.last() != Some(&(N - 1)) {
-        let left = remaining(end, "the last message after the reconnect");
+    while got.last() != Some(&N) {
+        let left = remaining(end, "the end marker after the reconnect");
         match pull.recv_timeout(left) {
             Ok(m) => got.push(seq_of(&m, 0)),
             Err(e) => panic!(
@@ -223,40 +272,19 @@ fn cut_mid_stream(rst: bool) {
         }
     }
     assert_nothing(&mut pull, "a duplicate after the last message");
-    assert!(
-        proxy.accepted() >= 2,
-        "the PUSH should have reconnected through the proxy"
-    );
 
-    assert_eq!(got[0], 0, "the stream starts at 0");
-    for w in got.windows(2) {
-        assert!(
-            w[0] < w[1],
-            "duplicate or reordering: {} then {}",
-            w[0],
-            w[1]
-        );
-    }
-    let gaps: Vec<(u64, u64)> = got
-        .windows(2)
-        .filter(|w| w[1] != w[0] + 1)
-        .map(|w| (w[0] + 1, w[1] - 1))
-        .collect();
-    assert!(gaps.len() <= 1, "more than one gap: {gaps:?}");
-    if let Some(&(first, last)) = gaps.first() {
-        assert!(
-            first >= BEFORE_CUT,
-            "a message received before the cut cannot be lost: gap {first}..={last}"
-        );
-        println!(
-            "{} cut: lost {} messages ({first}..={last}), delivered {} of {N}",
-            if rst { "RST" } else { "FIN" },
-            last - first + 1,
-            got.len()
-        );
-    } else {
-        println!("nothing lost at the cut (nothing was in flight)");
-    }
+    let (lost, interleaved) = check_two_runs(&got, N);
+    assert!(
+        lost.start >= BEFORE_CUT,
+        "a message received before the cut cannot be lost: lost {lost:?}"
+    );
+    println!(
+        "{} cut: lost {} messages ({lost:?}), delivered {} of {N} and the marker; \
+         {interleaved} of the old connection's came after the new one's first",
+        if rst { "RST" } else { "FIN" },
+        lost.end - lost.start,
+        got.len() - 1,
+    );
     drop(push);
 }
 
