@@ -899,6 +899,12 @@ fn corrupted_greeting_fails_one_handshake_then_reconnects() {
     let proxy = FaultProxy::start(&ep);
     proxy.corrupt(1);
     let mut push = fast_socket(&ctx, SocketType::Push);
+    // The PULL closes right after its greeting went out, which often hits the bug shown by
+    // `eof_right_after_the_peer_greeting_is_noticed` (the PUSH then waits out its handshake
+    // timer, 30 s by default). A short timer keeps this test about the corruption; drop the
+    // line once that bug is fixed.
+    push.set_handshake_ivl(Some(Duration::from_secs(1)))
+        .unwrap();
     push.connect(&proxy.endpoint()).unwrap();
     for seq in 0..10 {
         send(&mut push, numbered(seq, 16), "after a corrupted greeting");
@@ -935,4 +941,37 @@ fn delayed_path_delivers_everything_in_order() {
         1,
         "a slow path must not cost the connection"
     );
+}
+
+/// Reproducer for a ferrozmq bug (found with the proxy, see the corrupted-greeting test):
+/// a peer that sends its ZMTP greeting and at once closes its side (FIN; the socket stays
+/// open, as a proxy's would) is not noticed by a connecting PUSH: its connection sits in
+/// CLOSE-WAIT until the handshake timer (`handshake_ivl`, 30 s) fires, instead of
+/// reconnecting at once. Seen in 18 of 20 rounds; with `handshake_ivl` 500 ms it always
+/// recovers within that, so the EOF is missed, not the timer. Likely cause: the session
+/// stops reading after the greeting without reading on to WouldBlock, and with
+/// edge-triggered readiness the EOF that came in the same read event is never seen.
+///
+/// Property (once fixed): an EOF during the handshake ends the connection at once and the
+/// connecting side retries after its reconnect interval.
+#[test]
+#[ignore = "ferrozmq bug: EOF right after the peer's greeting is missed until handshake_ivl; run with --ignored"]
+fn eof_right_after_the_peer_greeting_is_noticed() {
+    init();
+    for round in 0..5 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = format!("tcp://{}", listener.local_addr().unwrap());
+        let ctx = Context::new();
+        let mut push = fast_socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(&raw::raw_greeting()).unwrap();
+        peer.shutdown(std::net::Shutdown::Write).unwrap(); // greeting + FIN, kept open
+                                                           // The reconnect must come well before the 30 s handshake timer.
+        let retry = within(TIMEOUT, "the PUSH's reconnect after EOF", move || {
+            listener.accept().map(|_| ())
+        });
+        assert!(retry.is_ok(), "round {round}: accept failed: {retry:?}");
+        drop(peer);
+    }
 }

@@ -31,8 +31,11 @@
 //! - While stalled the proxy reads nothing, so the senders' kernel buffers fill and their
 //!   writes block — as with a peer that has stopped reading.
 //! - `cut_fin`/`cut_rst` are synchronous: when they return, the FIN or RST has been sent on
-//!   both sides of every connection that existed when they were called, and its threads
-//!   have ended. `cut_rst` closes with SO_LINGER 0, which makes the kernel send RST.
+//!   both sides of every connection that existed when they were called, and nothing more is
+//!   forwarded on it. `cut_rst` closes with SO_LINGER 0, which makes the kernel send RST.
+//!   After `cut_fin` the proxy reads and discards what either side still sends until that
+//!   side closes too (at most [`DRAIN_LIMIT`]), so that its own close is clean: a socket
+//!   closed with unread data would send RST after the FIN.
 //! - Dropping the proxy stops the acceptor and every forwarding thread within a bounded
 //!   time (they all wake at least every [`TICK`] to check for it) and joins them: no leaks.
 //! - Only 127.0.0.1 is used.
@@ -47,6 +50,10 @@ use std::time::{Duration, Instant};
 
 /// How often a forwarding thread blocked in a read or write wakes to check for commands.
 pub const TICK: Duration = Duration::from_millis(20);
+
+/// How long, after `cut_fin`, the proxy keeps discarding what a side sends before it
+/// closes the socket regardless.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long the proxy waits for the target to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,6 +82,8 @@ struct Shared {
     bytes_to_target: AtomicU64,
     bytes_to_client: AtomicU64,
     conns: Mutex<Vec<Conn>>,
+    /// Connections cut with FIN whose threads are still draining.
+    closing: Mutex<Vec<Conn>>,
     /// Signalled when a connection is accepted or registered.
     conns_changed: Condvar,
 }
@@ -84,13 +93,17 @@ struct Conn {
     client: Arc<TcpStream>,
     target: Arc<TcpStream>,
     cut: Arc<AtomicBool>,
+    /// Set with `cut` by `cut_fin`: discard input until the peer closes.
+    drain: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Conn {
-    /// Ends the connection: RST (linger 0) or FIN on both sides, joins its threads, and
-    /// drops the last references to the sockets.
+    /// Ends the connection. RST: linger 0 on both sides, join the threads, drop the last
+    /// references (the close sends RST). FIN: shut down writing on both sides (the FIN goes
+    /// now) and leave the threads draining; the connection goes to `closing`.
     fn close(mut self, shared: &Shared, rst: bool) {
+        self.drain.store(!rst, Ordering::SeqCst);
         self.cut.store(true, Ordering::SeqCst);
         for s in [&self.client, &self.target] {
             if rst {
@@ -98,14 +111,28 @@ impl Conn {
                 // Wakes a blocked reader without sending anything; the close below sends RST.
                 let _ = s.shutdown(std::net::Shutdown::Read);
             } else {
-                let _ = s.shutdown(std::net::Shutdown::Both);
+                let _ = s.shutdown(std::net::Shutdown::Write);
             }
         }
         shared.changed.notify_all();
+        if rst {
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+            // The threads held the only other references: the sockets close here.
+        } else {
+            shared.closing.lock().unwrap().push(self);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.threads.iter().all(JoinHandle::is_finished)
+    }
+
+    fn join(mut self) {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        // The threads held the only other references: the sockets close here.
     }
 }
 
@@ -142,6 +169,7 @@ impl FaultProxy {
             bytes_to_target: AtomicU64::new(0),
             bytes_to_client: AtomicU64::new(0),
             conns: Mutex::new(Vec::new()),
+            closing: Mutex::new(Vec::new()),
             conns_changed: Condvar::new(),
         });
         let acceptor = {
@@ -210,6 +238,12 @@ impl FaultProxy {
         for c in conns {
             c.close(&self.shared, rst);
         }
+        // Closes the sockets of FIN-cut connections that have finished draining.
+        self.shared
+            .closing
+            .lock()
+            .unwrap()
+            .retain(|c| !c.finished());
     }
 
     /// Flips (XOR 0xFF) the next `n` bytes forwarded towards the target.
@@ -279,7 +313,7 @@ impl FaultProxy {
         let end = Instant::now() + timeout;
         let mut conns = self.shared.conns.lock().unwrap();
         loop {
-            conns.retain(|c| !c.threads.iter().all(JoinHandle::is_finished));
+            conns.retain(|c| !c.finished());
             if conns.len() == n {
                 return true;
             }
@@ -307,7 +341,12 @@ impl Drop for FaultProxy {
         if let Some(a) = self.acceptor.take() {
             let _ = a.join();
         }
+        // Shutdown is set: the FIN-cut connections stop draining at once.
         self.cut(false);
+        let closing = std::mem::take(&mut *self.shared.closing.lock().unwrap());
+        for c in closing {
+            c.join();
+        }
     }
 }
 
@@ -336,20 +375,23 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, target: SocketAddr)
         let client = Arc::new(client);
         let upstream = Arc::new(upstream);
         let cut = Arc::new(AtomicBool::new(false));
+        let drain = Arc::new(AtomicBool::new(false));
         let mut conns = shared.conns.lock().unwrap();
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
         // Reap connections that ended on their own.
-        conns.retain(|c| !c.threads.iter().all(JoinHandle::is_finished));
+        conns.retain(|c| !c.finished());
+        shared.closing.lock().unwrap().retain(|c| !c.finished());
         let threads = vec![
-            spawn_pump(shared, &client, &upstream, &cut, true),
-            spawn_pump(shared, &upstream, &client, &cut, false),
+            spawn_pump(shared, &client, &upstream, &cut, &drain, true),
+            spawn_pump(shared, &upstream, &client, &cut, &drain, false),
         ];
         conns.push(Conn {
             client,
             target: upstream,
             cut,
+            drain,
             threads,
         });
         drop(conns);
@@ -362,13 +404,39 @@ fn spawn_pump(
     from: &Arc<TcpStream>,
     to: &Arc<TcpStream>,
     cut: &Arc<AtomicBool>,
+    drain: &Arc<AtomicBool>,
     to_target: bool,
 ) -> JoinHandle<()> {
-    let (shared, from, to, cut) = (shared.clone(), from.clone(), to.clone(), cut.clone());
+    let (shared, from, to) = (shared.clone(), from.clone(), to.clone());
+    let (cut, drain) = (cut.clone(), drain.clone());
     std::thread::Builder::new()
         .name(if to_target { "proxy-up" } else { "proxy-down" }.into())
-        .spawn(move || pump(&shared, &from, &to, &cut, to_target))
+        .spawn(move || {
+            pump(&shared, &from, &to, &cut, to_target);
+            if drain.load(Ordering::SeqCst) {
+                discard_until_closed(&shared, &from);
+            }
+        })
         .expect("spawn proxy pump")
+}
+
+/// After a FIN cut: reads and drops what `from` still sends until it closes, the proxy
+/// shuts down, or [`DRAIN_LIMIT`] passes.
+fn discard_until_closed(shared: &Shared, from: &TcpStream) {
+    let end = Instant::now() + DRAIN_LIMIT;
+    let mut buf = vec![0u8; 64 * 1024];
+    while Instant::now() < end && !shared.shutdown.load(Ordering::SeqCst) {
+        match (&*from).read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Forwards `from` → `to` until EOF, an error, a cut or shutdown. On EOF it passes the
@@ -398,6 +466,7 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                 continue;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) if stop() => return,
             Err(_) => {
                 // A reset from this side: pass it on as an abort of the other side.
                 let _ = socket2::SockRef::from(to).set_linger(Some(Duration::ZERO));
@@ -465,6 +534,7 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                         return;
                     }
                 }
+                Err(_) if stop() => return,
                 Err(_) => {
                     let _ = socket2::SockRef::from(from).set_linger(Some(Duration::ZERO));
                     let _ = from.shutdown(std::net::Shutdown::Both);
