@@ -18,6 +18,9 @@
 //! proxy.refuse();                     // close each new connection as soon as it is accepted
 //! proxy.wait_accepted(n, timeout);    // true once n connections were accepted in total
 //! proxy.wait_live(n, timeout);        // true once exactly n connections are being forwarded
+//! proxy.accepted(); proxy.live();     // connections accepted so far / being forwarded now
+//! proxy.bytes_to_target(); proxy.bytes_to_client(); // bytes forwarded so far, per direction
+//! proxy.mode(); proxy.addr();         // the current Mode; the listening SocketAddr
 //! drop(proxy);                        // closes everything and joins every thread
 //! ```
 //!
