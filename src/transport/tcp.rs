@@ -9,6 +9,7 @@
 
 use super::{bind_error, Listener};
 use crate::endpoint::{Endpoint, Host, TcpAddr};
+use crate::options::Options;
 use crate::{Error, Result};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
@@ -150,6 +151,40 @@ pub(super) fn connect(target: &TcpTarget) -> io::Result<mio::net::TcpStream> {
         log::debug!("cannot set TCP_NODELAY connecting to {addr}: {e}");
     }
     Ok(stream)
+}
+
+/// Applies the socket's TCP keepalive options to a connection (libzmq's
+/// `ZMQ_TCP_KEEPALIVE*`); what is unset keeps the operating system's value. A failure only
+/// costs the keepalive, so it is logged, not returned.
+pub(super) fn set_keepalive(stream: &mio::net::TcpStream, options: &Options) {
+    let sock = socket2::SockRef::from(stream);
+    if let Some(on) = options.tcp_keepalive {
+        if let Err(e) = sock.set_keepalive(on) {
+            log::debug!("cannot set SO_KEEPALIVE: {e}");
+        }
+        if !on {
+            return;
+        }
+    }
+    let mut params = socket2::TcpKeepalive::new();
+    let mut any = false;
+    if let Some(idle) = options.tcp_keepalive_idle {
+        params = params.with_time(idle);
+        any = true;
+    }
+    if let Some(intvl) = options.tcp_keepalive_intvl {
+        params = params.with_interval(intvl);
+        any = true;
+    }
+    if let Some(cnt) = options.tcp_keepalive_cnt {
+        params = params.with_retries(cnt);
+        any = true;
+    }
+    if any {
+        if let Err(e) = sock.set_tcp_keepalive(&params) {
+            log::debug!("cannot set the TCP keepalive parameters: {e}");
+        }
+    }
 }
 
 #[cfg(test)]
