@@ -287,6 +287,32 @@ mod tests {
     }
 
     #[test]
+    fn keepalive_options_reach_the_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = mio::net::TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap());
+        let sock = socket2::SockRef::from(&stream);
+        let options = Options {
+            tcp_keepalive: Some(true),
+            tcp_keepalive_idle: Some(std::time::Duration::from_secs(42)),
+            tcp_keepalive_intvl: Some(std::time::Duration::from_secs(7)),
+            tcp_keepalive_cnt: Some(3),
+            ..Options::default()
+        };
+        set_keepalive(&stream, &options);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.keepalive_time().unwrap().as_secs(), 42);
+        assert_eq!(sock.keepalive_interval().unwrap().as_secs(), 7);
+        assert_eq!(sock.keepalive_retries().unwrap(), 3);
+        let off = Options {
+            tcp_keepalive: Some(false),
+            ..Options::default()
+        };
+        set_keepalive(&stream, &off);
+        assert!(!sock.keepalive().unwrap());
+    }
+
+    #[test]
     fn connect_and_accept_round_trip() {
         let (mut l, bound) = bind_str("tcp://127.0.0.1:*").unwrap();
         round_trip(&mut l, &bound);
