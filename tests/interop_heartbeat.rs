@@ -9,8 +9,9 @@
 
 mod util;
 
-use ferrozmq::{Context, Error, EventKind, Monitor, Socket, SocketType};
+use ferrozmq::{Context, EventKind, Socket, SocketType};
 use std::time::{Duration, Instant};
+use util::events::expect_event;
 use util::proxy::FaultProxy;
 use util::*;
 
@@ -88,22 +89,6 @@ impl ZMonitor {
                 Some(_) => {}
                 None => return,
             }
-        }
-    }
-}
-
-/// Waits (up to [`TIMEOUT`]) for a ferrozmq monitor event matching `want`.
-#[track_caller]
-fn wait_event(monitor: &Monitor, what: &str, want: impl Fn(&EventKind) -> bool) {
-    let end = deadline(TIMEOUT);
-    let mut seen = Vec::new();
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
-            Ok(e) if want(&e.kind) => return,
-            Ok(e) => seen.push(e.to_string()),
-            Err(Error::Timeout) => panic!("timed out waiting for {what}; saw {seen:?}"),
-            Err(e) => panic!("monitor failed while waiting for {what}: {e:?}; saw {seen:?}"),
         }
     }
 }
@@ -275,9 +260,13 @@ fn libzmq_ttl_is_honoured_by_ferrozmq() {
     wait_forwarded(&proxy, since, 2 * PING_BYTES, "two PINGs from libzmq");
 
     proxy.stall();
-    wait_event(&monitor, "ferrozmq dropping after libzmq's TTL", |k| {
-        matches!(k, EventKind::Disconnected { .. })
+    let gone = expect_event(&monitor, "ferrozmq dropping after libzmq's TTL", |e| {
+        matches!(e.kind, EventKind::Disconnected { .. })
     });
+    assert!(
+        gone.kind.detail().unwrap_or_default().contains("TTL"),
+        "the drop should come from libzmq's TTL: {gone}"
+    );
     proxy.resume();
     zmon.wait_for(
         zmq::SocketEvent::HANDSHAKE_SUCCEEDED,
