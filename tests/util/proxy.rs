@@ -279,12 +279,15 @@ impl FaultProxy {
         self.shared.conns.lock().unwrap().len()
     }
 
-    /// Bytes forwarded towards the target so far.
+    /// Bytes forwarded towards the target so far. A chunk is counted just before it is
+    /// written, once nothing but a cut can stop it: every byte the target has received is
+    /// counted, and a counted byte arrives even if the proxy stalls right after.
     pub fn bytes_to_target(&self) -> u64 {
         self.shared.bytes_to_target.load(Ordering::SeqCst)
     }
 
-    /// Bytes forwarded back towards the client so far.
+    /// Bytes forwarded back towards the client so far (counted as for
+    /// [`FaultProxy::bytes_to_target`]).
     pub fn bytes_to_client(&self) -> u64 {
         self.shared.bytes_to_client.load(Ordering::SeqCst)
     }
@@ -514,19 +517,19 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                 return;
             }
         }
+        // Counted before the write, so a byte the receiver has seen is always counted; from
+        // here on the chunk is written whatever the mode (only a cut stops it).
+        let total = if to_target {
+            &shared.bytes_to_target
+        } else {
+            &shared.bytes_to_client
+        };
+        total.fetch_add(n as u64, Ordering::SeqCst);
         let mut off = 0;
         while off < n {
             match (&*to).write(&chunk[off..]) {
                 Ok(0) => return,
-                Ok(w) => {
-                    off += w;
-                    let total = if to_target {
-                        &shared.bytes_to_target
-                    } else {
-                        &shared.bytes_to_client
-                    };
-                    total.fetch_add(w as u64, Ordering::SeqCst);
-                }
+                Ok(w) => off += w,
                 Err(e)
                     if matches!(
                         e.kind(),
