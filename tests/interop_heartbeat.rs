@@ -18,6 +18,10 @@ use util::*;
 /// Heartbeat interval used on whichever side sends PINGs.
 const IVL: Duration = Duration::from_millis(100);
 
+/// Heartbeat timeouts and TTLs: short enough to see a stall dropped in about a second,
+/// long enough that a loaded 2-core machine does not starve an I/O thread past them.
+const DEAD_AFTER: Duration = Duration::from_millis(800);
+
 fn ms(d: Duration) -> i32 {
     i32::try_from(d.as_millis()).unwrap()
 }
@@ -57,6 +61,16 @@ impl ZMonitor {
             }
             Err(zmq::Error::EAGAIN) => None,
             Err(e) => panic!("libzmq monitor: {e}"),
+        }
+    }
+
+    /// Discards the events already reported, so that later waits see only what follows
+    /// (a spurious reconnect under load before a stall must not be taken for its effect).
+    fn drain(&self) {
+        for _ in 0..10_000 {
+            if self.next(Duration::from_millis(1)).is_none() {
+                return;
+            }
         }
     }
 
@@ -166,7 +180,7 @@ fn libzmq_heartbeats_drop_a_stalled_ferrozmq_peer_and_reconnect() {
     let zctx = zmq::Context::new();
     let zpush = zsocket(&zctx, zmq::PUSH);
     zpush.set_heartbeat_ivl(ms(IVL)).unwrap();
-    zpush.set_heartbeat_timeout(300).unwrap();
+    zpush.set_heartbeat_timeout(ms(DEAD_AFTER)).unwrap();
     zpush.set_reconnect_ivl(50).unwrap();
     let zmon = ZMonitor::attach(&zctx, &zpush);
     zpush.connect(&proxy.endpoint()).unwrap();
@@ -174,6 +188,7 @@ fn libzmq_heartbeats_drop_a_stalled_ferrozmq_peer_and_reconnect() {
     assert_eq!(text(&recv(&mut pull, "before the stall")), "before");
     zmon.wait_for(zmq::SocketEvent::HANDSHAKE_SUCCEEDED, "the handshake");
 
+    zmon.drain();
     proxy.stall();
     zmon.wait_for(
         zmq::SocketEvent::DISCONNECTED,
@@ -189,7 +204,7 @@ fn libzmq_heartbeats_drop_a_stalled_ferrozmq_peer_and_reconnect() {
 }
 
 /// (c) Property: the TTL ferrozmq announces in its PINGs is honoured by libzmq. ferrozmq
-/// sends PINGs (100 ms) with a 500 ms TTL; libzmq has no heartbeat of its own, so only that
+/// sends PINGs (100 ms) with an 800 ms TTL; libzmq has no heartbeat of its own, so only that
 /// TTL can make it drop the connection when the path stalls. After the path works again,
 /// ferrozmq reconnects and messages flow.
 #[test]
@@ -206,8 +221,7 @@ fn ferrozmq_ttl_is_honoured_by_libzmq() {
     let mut push = bounded_socket(&ctx, SocketType::Push, TIMEOUT);
     push.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
     push.set_heartbeat_ivl(Some(IVL)).unwrap();
-    push.set_heartbeat_ttl(Some(Duration::from_millis(500)))
-        .unwrap();
+    push.set_heartbeat_ttl(Some(DEAD_AFTER)).unwrap();
     // Our own timeout is long: the drop seen below must be libzmq's doing.
     push.set_heartbeat_timeout(Some(TIMEOUT * 3)).unwrap();
     push.connect(&proxy.endpoint()).unwrap();
@@ -218,6 +232,7 @@ fn ferrozmq_ttl_is_honoured_by_libzmq() {
     let since = proxy.bytes_to_target();
     wait_forwarded(&proxy, since, 2 * PING_BYTES, "two PINGs from ferrozmq");
 
+    zmon.drain();
     proxy.stall();
     zmon.wait_for(
         zmq::SocketEvent::DISCONNECTED,
@@ -233,7 +248,7 @@ fn ferrozmq_ttl_is_honoured_by_libzmq() {
 }
 
 /// (d) Property: the TTL libzmq announces in its PINGs is honoured by ferrozmq. libzmq
-/// sends PINGs (100 ms) with a 500 ms TTL; ferrozmq has heartbeats off, so only that TTL
+/// sends PINGs (100 ms) with an 800 ms TTL; ferrozmq has heartbeats off, so only that TTL
 /// can make it drop the connection when the path stalls (its monitor shows Disconnected).
 /// After the path works again, libzmq reconnects and messages flow.
 #[test]
@@ -247,7 +262,7 @@ fn libzmq_ttl_is_honoured_by_ferrozmq() {
     let zctx = zmq::Context::new();
     let zpush = zsocket(&zctx, zmq::PUSH);
     zpush.set_heartbeat_ivl(ms(IVL)).unwrap();
-    zpush.set_heartbeat_ttl(500).unwrap();
+    zpush.set_heartbeat_ttl(ms(DEAD_AFTER)).unwrap();
     // libzmq's own timeout is long: the drop seen below must be ferrozmq's doing.
     zpush.set_heartbeat_timeout(ms(TIMEOUT * 3)).unwrap();
     zpush.set_reconnect_ivl(50).unwrap();
@@ -259,6 +274,7 @@ fn libzmq_ttl_is_honoured_by_ferrozmq() {
     let since = proxy.bytes_to_target();
     wait_forwarded(&proxy, since, 2 * PING_BYTES, "two PINGs from libzmq");
 
+    zmon.drain();
     proxy.stall();
     let gone = expect_event(&monitor, "ferrozmq dropping after libzmq's TTL", |e| {
         matches!(e.kind, EventKind::Disconnected { .. })
