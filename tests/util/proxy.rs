@@ -143,6 +143,8 @@ impl Conn {
 pub struct FaultProxy {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    /// A handle on the acceptor's listener, to wake it on drop.
+    listener: TcpListener,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -161,6 +163,7 @@ impl FaultProxy {
         );
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
         let addr = listener.local_addr().unwrap();
+        let wake_handle = listener.try_clone().expect("clone the proxy listener");
         let shared = Arc::new(Shared {
             mode: Mutex::new(Mode::Pass),
             changed: Condvar::new(),
@@ -185,6 +188,7 @@ impl FaultProxy {
         FaultProxy {
             shared,
             addr,
+            listener: wake_handle,
             acceptor: Some(acceptor),
         }
     }
@@ -342,8 +346,11 @@ impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.changed.notify_all();
-        // Wake the acceptor from its blocking accept.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        // Wake the acceptor from its blocking accept: with a connection, and, should that
+        // fail (no descriptors left), by shutting the listener down (accept then fails).
+        if TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_err() {
+            let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Both);
+        }
         if let Some(a) = self.acceptor.take() {
             let _ = a.join();
         }
