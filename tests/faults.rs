@@ -1014,3 +1014,71 @@ fn eof_right_after_data_is_noticed() {
         });
     }
 }
+
+// ----- DEALER/ROUTER -----
+
+/// Property: across a lost connection, a DEALER's requests queue and are delivered after
+/// the reconnect (as for PUSH), while a ROUTER's reply to a peer that is gone is not kept:
+/// it is dropped (with `router_mandatory`, the send fails with HostUnreachable once the
+/// socket has seen the loss; just after the monitor's Disconnected it may still take a
+/// reply, which is then lost — nothing of it reaches the DEALER later). A DEALER
+/// with a fixed routing id is routable under that id again once it is back.
+#[test]
+fn router_drops_replies_to_a_gone_dealer_which_reconnects_under_its_id() {
+    init();
+    let ctx = Context::new();
+    let mut router = bounded_socket(&ctx, SocketType::Router, TIMEOUT);
+    router.set_router_mandatory(true).unwrap();
+    let monitor = router.monitor();
+    let ep = bind_fresh(&mut router, Transport::Tcp);
+    let proxy = FaultProxy::start(&ep);
+    let mut dealer = fast_socket(&ctx, SocketType::Dealer);
+    dealer.set_routing_id("d1").unwrap();
+    dealer.connect(&proxy.endpoint()).unwrap();
+
+    send(&mut dealer, "first", "a request");
+    assert_eq!(strings(&recv(&mut router, "the request")), ["d1", "first"]);
+    send(&mut router, vec!["d1", "one"], "a reply");
+    assert_eq!(text(&recv(&mut dealer, "the reply")), "one");
+
+    // Keep the DEALER out while the ROUTER is without it.
+    proxy.refuse();
+    proxy.cut_rst();
+    expect_event(&monitor, "the ROUTER losing the DEALER", |e| {
+        matches!(e.kind, EventKind::Disconnected { .. })
+    });
+    // The monitor event comes from the I/O thread; the socket learns of the loss through
+    // its own queue a moment later, and until then it still takes replies for the peer
+    // (into the closing pipe, where they are lost). So: retry until it says unreachable.
+    let end = deadline(TIMEOUT);
+    let mut taken_meanwhile = 0;
+    loop {
+        remaining(end, "the ROUTER to see that d1 is gone");
+        match router.try_send(vec!["d1", "lost"]) {
+            Err(e) if matches!(e.error, Error::HostUnreachable) => break,
+            Err(e) if matches!(e.error, Error::WouldBlock) => {}
+            Err(e) => panic!("router send: {:?}", e.error),
+            Ok(()) => taken_meanwhile += 1,
+        }
+        assert!(taken_meanwhile < 100_000, "the ROUTER never saw d1 go");
+        std::thread::yield_now();
+    }
+    println!("replies taken for d1 after its Disconnected event: {taken_meanwhile}");
+    send(&mut dealer, "second", "a request during the outage");
+
+    proxy.pass();
+    assert_eq!(
+        strings(&recv(&mut router, "the request queued during the outage")),
+        ["d1", "second"]
+    );
+    send(
+        &mut router,
+        vec!["d1", "two"],
+        "a reply after the reconnect",
+    );
+    assert_eq!(
+        text(&recv(&mut dealer, "the reply after the reconnect")),
+        "two"
+    );
+    assert_nothing(&mut dealer, "the reply that was dropped");
+}
