@@ -104,16 +104,17 @@ fn a_peer_that_answers_is_kept_and_served() {
     let ctx = Context::new();
     let (mut pull, monitor, mut raw) = heartbeating_pull(&ctx, |p| {
         p.set_heartbeat_ivl(Some(50 * MS)).unwrap();
+        p.set_heartbeat_timeout(Some(300 * MS)).unwrap();
     });
-    // Five PINGs, each answered only by a PONG: that is all the traffic there is, and the
-    // connection must survive it.
-    for _ in 0..5 {
+    // Twenty PINGs (a second at least, over three timeouts), each answered only by a PONG:
+    // that is all the traffic there is, and the connection must survive it.
+    for _ in 0..20 {
         let ping = read_command(&mut raw, b"PING");
         raw.write_all(&raw_command(b"PONG", &ping[2..])).unwrap();
     }
     raw.write_all(&raw_message(b"still here")).unwrap();
     assert_eq!(
-        text(&recv(&mut pull, "a message after five heartbeats")),
+        text(&recv(&mut pull, "a message after 20 heartbeats")),
         "still here"
     );
     assert!(
@@ -146,17 +147,18 @@ fn two_ferrozmq_peers_with_heartbeats_stay_connected_while_idle() {
     init();
     let ctx = Context::new();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.set_heartbeat_ivl(Some(20 * MS)).unwrap();
+    pull.set_heartbeat_ivl(Some(50 * MS)).unwrap();
     let server = pull.monitor();
     let ep = bind_fresh(&mut pull, Transport::Tcp);
     let mut push = ctx.socket(SocketType::Push).unwrap();
-    push.set_heartbeat_ivl(Some(20 * MS)).unwrap();
-    push.set_heartbeat_timeout(Some(60 * MS)).unwrap();
+    push.set_heartbeat_ivl(Some(50 * MS)).unwrap();
+    push.set_heartbeat_timeout(Some(250 * MS)).unwrap();
     push.connect(&ep).unwrap();
     expect_kind(&server, &EventKind::HandshakeSucceeded);
-    // Idle for many intervals (QUIET is 5 of them): nothing may drop.
-    assert_nothing(&mut pull, "an idle, heartbeating link");
-    assert_nothing(&mut pull, "an idle, heartbeating link");
+    // Idle for four timeouts (QUIET is 100 ms): only the heartbeats keep the link up.
+    for _ in 0..10 {
+        assert_nothing(&mut pull, "an idle, heartbeating link");
+    }
     send(&mut push, "after the silence", "a message on the kept link");
     assert_eq!(
         text(&recv(&mut pull, "a message on the kept link")),
