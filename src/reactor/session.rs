@@ -74,6 +74,15 @@ pub(super) struct Cx<'a> {
     pub(super) now: Instant,
 }
 
+/// What a readiness event said about a session's stream.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Readiness {
+    pub(super) readable: bool,
+    pub(super) writable: bool,
+    /// The peer closed its side (or the stream failed): read on to the end.
+    pub(super) read_closed: bool,
+}
+
 /// Whether the session goes on.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Status {
@@ -94,6 +103,9 @@ struct Conn {
     out: OutBuf,
     readable: bool,
     writable: bool,
+    /// The peer's FIN (or an error) was reported: reads go on until they return 0, even
+    /// after a short one, because no further readiness edge will come.
+    read_closed: bool,
     /// Bytes to ask for in the next read (see `read_input`).
     read_size: usize,
     /// The direct-path state shared with the socket's writer, once offered.
@@ -249,12 +261,13 @@ impl Session {
     }
 
     /// The stream reported readiness.
-    pub(super) fn on_io(&mut self, cx: &mut Cx<'_>, readable: bool, writable: bool) -> Status {
+    pub(super) fn on_io(&mut self, cx: &mut Cx<'_>, ready: Readiness) -> Status {
         let Some(conn) = &mut self.conn else {
             return Status::Continue;
         };
-        conn.readable |= readable;
-        conn.writable |= writable;
+        conn.readable |= ready.readable;
+        conn.writable |= ready.writable;
+        conn.read_closed |= ready.read_closed;
         if conn.zmtp.is_none() {
             match conn.stream.finish_connect() {
                 Ok(true) => {
@@ -438,6 +451,7 @@ impl Session {
             out: OutBuf::new(),
             readable: false,
             writable: false,
+            read_closed: false,
             read_size: READ_CHUNK,
             direct: None,
             peer,
@@ -529,9 +543,10 @@ impl Session {
             match conn.stream.read_into(&mut conn.rbuf, room) {
                 Ok(0) => return Err(Cause::Other("peer closed the connection".to_owned())),
                 // A short read emptied the kernel's queue; the next arrival raises a new
-                // edge, so skip the read that would only say WouldBlock.
+                // edge, so skip the read that would only say WouldBlock. Not after the
+                // peer's FIN: it came with this edge, and only the next read reports it.
                 Ok(n) if n < room => {
-                    conn.readable = false;
+                    conn.readable = conn.read_closed;
                     conn.read_size = READ_CHUNK;
                 }
                 Ok(_) => conn.read_size = (conn.read_size * 2).min(MAX_READ),
