@@ -316,3 +316,39 @@ fn a_peer_that_never_reads_our_pongs_stops_being_read() {
         );
     }
 }
+
+#[test]
+fn what_a_closed_peer_sent_is_read_to_the_end_even_after_our_write_fails() {
+    init();
+    let ctx_a = Context::new();
+    let mut a = ctx_a.socket(SocketType::Pair).unwrap();
+    let ep = bind_fresh(&mut a, Transport::Tcp);
+    let ctx_b = Context::new();
+    let mut b = ctx_b.socket(SocketType::Pair).unwrap();
+    b.set_rcvhwm(10).unwrap(); // B stops reading early; the rest waits in the kernel
+    b.set_linger(Some(Duration::ZERO)).unwrap();
+    let monitor = b.monitor();
+    b.connect(&ep).unwrap();
+    expect_kind(&monitor, &EventKind::HandshakeSucceeded);
+    // Little enough that all of it leaves A's kernel before A closes: B's writes then draw
+    // a reset from A, which would destroy anything still in A's send buffer.
+    const N: usize = 100;
+    for k in 0..N {
+        send(&mut a, format!("{k:04}").repeat(256), "A's messages");
+    }
+    // A closes and lingers until the kernel has taken everything, then its side is gone.
+    drop(a);
+    within(TIMEOUT, "A's linger", move || ctx_a.term());
+    // B writes to the closed peer: the first write draws a reset, a later one fails. The
+    // messages A sent before it went must still all be read.
+    for k in 0..20 {
+        b.try_send(format!("b{k}")).ok();
+        if monitor.recv_timeout(QUIET / 10).is_ok() {
+            break; // B gave up the connection (what this test must not see yet)
+        }
+    }
+    for k in 0..N {
+        let m = recv(&mut b, "every message A sent before it closed");
+        assert_eq!(text(&m), format!("{k:04}").repeat(256));
+    }
+}

@@ -106,6 +106,10 @@ struct Conn {
     /// The peer's FIN (or an error) was reported: reads go on until they return 0, even
     /// after a short one, because no further readiness edge will come.
     read_closed: bool,
+    /// A write failed (the peer is gone or reset us): nothing more is written, but what the
+    /// peer sent before it went is still read and delivered, as libzmq does, and the
+    /// connection ends once the input is exhausted.
+    write_error: Option<String>,
     /// Bytes to ask for in the next read (see `read_input`).
     read_size: usize,
     /// The direct-path state shared with the socket's writer, once offered.
@@ -452,6 +456,7 @@ impl Session {
             readable: false,
             writable: false,
             read_closed: false,
+            write_error: None,
             read_size: READ_CHUNK,
             direct: None,
             peer,
@@ -486,7 +491,8 @@ impl Session {
                 return self.lost(cx, cause);
             }
             if let Err(e) = self.write_output() {
-                return self.lost(cx, Cause::Other(format!("write failed: {e}")));
+                self.write_failed(e);
+                continue; // Read what the peer sent before it went.
             }
             // Reading waited for the output to drain; if it has, read on.
             if !self.read_held || self.output_over_allowance() {
@@ -553,6 +559,9 @@ impl Session {
                 Err(e) => match e.kind() {
                     io::ErrorKind::WouldBlock => {
                         conn.readable = false;
+                        if let Some(error) = &conn.write_error {
+                            return Err(Cause::Other(format!("write failed: {error}")));
+                        }
                         return Ok(());
                     }
                     io::ErrorKind::Interrupted => continue,
@@ -709,6 +718,9 @@ impl Session {
         let Some(zmtp) = &conn.zmtp else {
             return Ok(());
         };
+        if conn.write_error.is_some() {
+            return Ok(()); // Leave what is queued in the pipe for the next connection.
+        }
         let ready = zmtp.is_ready();
         let mut direct = conn.direct.as_ref().map(DirectHandle::lock);
         if let Some(d) = direct.as_mut() {
@@ -782,6 +794,24 @@ impl Session {
             Err(ReadError::Closed) => out_empty,
             Err(ReadError::Empty) => self.closing.is_some() && out_empty,
             Ok(()) => false,
+        }
+    }
+
+    /// A write failed: stop writing (what was encoded for this connection is lost with it,
+    /// as if the kernel had taken it), withdraw the direct path, and keep reading until the
+    /// input is exhausted; `read_input` then ends the connection.
+    fn write_failed(&mut self, e: io::Error) {
+        self.withdraw_direct();
+        if let Some(conn) = &mut self.conn {
+            log::debug!(
+                "connection to {}: write failed: {e}; reading what is left",
+                conn.peer
+            );
+            conn.out = OutBuf::new();
+            conn.write_error = Some(e.to_string());
+            // Look at the input at least once more, even without a new edge.
+            conn.readable = true;
+            conn.read_closed = true;
         }
     }
 
