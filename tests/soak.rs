@@ -209,8 +209,26 @@ struct Track {
     /// Open faults, each the stream's next sequence number when it happened. A gap needs an
     /// open fault and uses it up (one connection loss makes one gap); a fault also closes
     /// once a message sent after it arrives.
-    open: Vec<u64>,
+    open: Vec<Fault>,
 }
+
+/// An open fault: the sender's next sequence number (or REQ attempt number) when it
+/// happened, and the earliest time it may close (a corruption acts when the flipped bytes
+/// are parsed, which can be later than the first message sent after it arrives).
+#[derive(Clone, Copy, Debug)]
+struct Fault {
+    at: u64,
+    hold: Instant,
+}
+
+impl Fault {
+    fn closed_by(self, seq: u64) -> bool {
+        seq >= self.at && Instant::now() >= self.hold
+    }
+}
+
+/// How long a corruption's window stays open at least.
+const CORRUPT_HOLD: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
 struct Checker {
@@ -240,7 +258,11 @@ impl Checker {
             },
         );
         for &(node, lossy, open) in to {
-            let open = if open { vec![0] } else { Vec::new() };
+            let start = Fault {
+                at: 0,
+                hold: Instant::now(),
+            };
+            let open = if open { vec![start] } else { Vec::new() };
             self.tracks.insert(
                 (id, node),
                 Track {
@@ -271,12 +293,13 @@ impl Checker {
 
     /// Opens a fault on every track whose stream and receiver pass `affected`; says which
     /// (for the event log).
-    fn fault(&mut self, affected: impl Fn(usize, usize) -> bool) -> String {
+    fn fault(&mut self, hold: Duration, affected: impl Fn(usize, usize) -> bool) -> String {
         let mut said = Vec::new();
+        let hold = Instant::now() + hold;
         for (&(stream, to), t) in self.tracks.iter_mut() {
             let s = &self.streams[&stream];
             if affected(s.from, to) {
-                t.open.push(s.next);
+                t.open.push(Fault { at: s.next, hold });
                 said.push(format!(
                     "{}->{to} at {} (got {:?})",
                     s.label, s.next, t.last
@@ -331,10 +354,9 @@ impl Checker {
             let gap = body.seq - expected;
             if t.lossy {
                 self.dropped += gap;
-            } else if let Some(first) = t.open.iter().copied().min() {
+            } else if let Some(first) = (0..t.open.len()).min_by_key(|&k| t.open[k].at) {
                 self.lost += gap;
-                let pos = t.open.iter().position(|&f| f == first).unwrap();
-                t.open.remove(pos);
+                t.open.remove(first);
             } else {
                 gap_violation = Some(format!(
                     "{label} -> node {to}: {gap} message(s) lost (seq {expected}..{}) with no fault",
@@ -344,7 +366,7 @@ impl Checker {
         }
         t.last = Some(body.seq);
         t.received += 1;
-        t.open.retain(|&f| body.seq < f);
+        t.open.retain(|f| !f.closed_by(body.seq));
         if let Some(v) = gap_violation {
             self.violation(v);
         }
@@ -584,7 +606,7 @@ struct Client {
     sends: u64,
     this_send: u64,
     /// Faults (as attempt numbers) not yet followed by a reply to a later attempt.
-    open: Vec<u64>,
+    open: Vec<Fault>,
 }
 
 impl Client {
@@ -1211,7 +1233,7 @@ impl<'a> Slice<'a> {
                         continue;
                     }
                     let answered = c.this_send;
-                    c.open.retain(|&f| answered < f);
+                    c.open.retain(|f| !f.closed_by(answered));
                     c.outstanding = false;
                     c.seq += 1;
                     c.attempt = 0;
@@ -1285,7 +1307,7 @@ impl<'a> Slice<'a> {
         let now = Instant::now();
         match roll {
             40..=54 | 55..=69 => {
-                let said = self.fault_link(a, b);
+                let said = self.fault_link(a, b, Duration::ZERO);
                 let proxy = self.links[l].proxy.as_ref().unwrap();
                 if roll < 55 {
                     proxy.cut_fin();
@@ -1314,7 +1336,7 @@ impl<'a> Slice<'a> {
             90..=94 => {
                 // Refuse new connections and cut the current ones: the peers retry until
                 // the proxy takes them again.
-                let said = self.fault_link(a, b);
+                let said = self.fault_link(a, b, Duration::ZERO);
                 let proxy = self.links[l].proxy.as_ref().unwrap();
                 proxy.refuse();
                 proxy.cut_fin();
@@ -1327,7 +1349,7 @@ impl<'a> Slice<'a> {
                 // Flip a byte or two somewhere in the stream: the receiver must refuse the
                 // garbage (or, at worst, hand up a message whose checksum fails) and the
                 // link recover; what is lost counts as lost at a fault.
-                let said = self.fault_link(a, b);
+                let said = self.fault_link(a, b, CORRUPT_HOLD);
                 self.roles.corrupted_towards.insert(a);
                 self.roles.corrupted_towards.insert(b);
                 let n = self.soak.rng.range(1, 3) as usize;
@@ -1346,13 +1368,14 @@ impl<'a> Slice<'a> {
     }
 
     /// Records a fault on every stream between nodes `a` and `b`, in both directions.
-    fn fault_link(&mut self, a: usize, b: usize) -> String {
-        let mut said = self
-            .chk
-            .fault(|from, to| (from, to) == (a, b) || (from, to) == (b, a));
+    fn fault_link(&mut self, a: usize, b: usize, hold: Duration) -> String {
+        let mut said = self.chk.fault(hold, |from, to| {
+            (from, to) == (a, b) || (from, to) == (b, a)
+        });
+        let hold = Instant::now() + hold;
         for (&i, c) in self.roles.clients.iter_mut() {
             if i == a || i == b {
-                c.open.push(c.sends);
+                c.open.push(Fault { at: c.sends, hold });
                 said.push_str(&format!(" req{i} at attempt no. {}", c.sends));
             }
         }
@@ -1362,10 +1385,13 @@ impl<'a> Slice<'a> {
     /// Closes node `i`'s socket and opens a new one on the same endpoints.
     fn restart(&mut self, i: usize) {
         // What was on its way to this node, or queued in it, may be lost.
-        let said = self.chk.fault(|_, to| to == i);
+        let said = self.chk.fault(Duration::ZERO, |_, to| to == i);
         for (&c, client) in self.roles.clients.iter_mut() {
             if self.nodes[i].kind == SocketType::Rep || c == i {
-                client.open.push(client.sends);
+                client.open.push(Fault {
+                    at: client.sends,
+                    hold: Instant::now(),
+                });
             }
         }
         let what = format!(
