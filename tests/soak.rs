@@ -6,8 +6,10 @@
 //!
 //! Run it with `cargo test --release --test soak -- --ignored soak`. `FERROZMQ_SOAK_SECS`
 //! sets the duration (default 600), `FERROZMQ_SOAK_SEED` replays a run's random choices
-//! (the seed is printed first; timing still differs between runs). Progress and the summary
-//! go straight to stderr, so they show without `--nocapture`.
+//! (the seed is printed first; timing still differs between runs), `FERROZMQ_SOAK_ONLY`
+//! (say `tcp` or `PAIR/ipc`) narrows the rotation, and `FERROZMQ_SOAK_ALLOW_LINGER_LOSS=1`
+//! counts a restarted sender's lost tail instead of failing on it. Progress and the
+//! summary go straight to stderr, so they show without `--nocapture`.
 //!
 //! What must hold (and is checked):
 //! - No message is received twice, none arrives that was never sent or at a receiver it was
@@ -397,6 +399,26 @@ impl Checker {
         })
     }
 
+    /// Strict tracks of live streams with an open fault.
+    fn open_tracks(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tracks
+            .iter()
+            .filter(|(&(s, _), t)| {
+                !t.lossy && !t.open.is_empty() && self.streams[&s].retired.is_none()
+            })
+            .map(|(&(s, to), t)| {
+                let rec = &self.streams[&s];
+                format!(
+                    "{} -> node {to}: sent {}, received up to {:?}, open faults {:?}",
+                    rec.label, rec.next, t.last, t.open
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Strict tracks without an open fault that have not received everything sent, except
     /// those of senders closed longer ago than they linger (their tail will not come).
     fn incomplete(&self) -> Vec<String> {
@@ -639,6 +661,8 @@ struct Stats {
     other_faults: u64,
     resends: u64,
     violations: u64,
+    /// Rebinds of an ipc path that failed with NotFound (a library race) and were retried.
+    rebind_races: u64,
 }
 
 impl Stats {
@@ -654,6 +678,7 @@ impl Stats {
         self.other_faults += o.other_faults;
         self.resends += o.resends;
         self.violations += o.violations;
+        self.rebind_races += o.rebind_races;
     }
 }
 
@@ -1404,7 +1429,7 @@ impl<'a> Slice<'a> {
         self.nodes[i].instance += 1;
         let mut s = open_socket(&self.soak.ctx, &self.nodes[i]);
         if let Some(ep) = self.nodes[i].bind_ep.clone() {
-            util::bind_retry(&mut s, &ep);
+            self.rebind(&mut s, &ep);
         }
         for ep in &self.nodes[i].connect_eps {
             s.connect(ep).unwrap();
@@ -1412,6 +1437,30 @@ impl<'a> Slice<'a> {
         self.nodes[i].sock = Some(s);
         self.new_role(i);
         self.stats.restarts += 1;
+    }
+
+    /// Binds `s` to `ep` again, retrying (polling, with a deadline) while the closed
+    /// socket's listener still holds it.
+    fn rebind(&mut self, s: &mut Socket, ep: &str) {
+        let deadline = Instant::now() + util::TIMEOUT;
+        loop {
+            match s.bind(ep) {
+                Ok(()) => return,
+                Err(Error::AddressInUse(_)) if Instant::now() < deadline => {}
+                // A library race (see the report): the old listener's socket file vanished
+                // between the new bind's look at it and its probe connect.
+                Err(Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::NotFound && Instant::now() < deadline =>
+                {
+                    self.stats.rebind_races += 1;
+                    let what = format!("rebind of {ep} failed with NotFound ({e}); retrying");
+                    self.event(what);
+                }
+                Err(e) => panic!("bind({ep}) failed: {e:?}"),
+            }
+            // No event tells when the old listener is gone: poll briefly.
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn timers(&mut self, faults: bool) {
@@ -1443,6 +1492,20 @@ impl<'a> Slice<'a> {
             let mut item = [PollItem::new(sock, PollEvents::BOTH)];
             let r = poll(&mut item, Some(Duration::ZERO)).map(|_| item[0].revents());
             said.push(format!("{name}#{inst}: {r:?}"));
+        }
+        for l in &self.links {
+            if let Some(p) = &l.proxy {
+                said.push(format!(
+                    "proxy {}-{}: mode {:?}, accepted {}, live {}, bytes to binder {}, to connector {}",
+                    self.nodes[l.connector].name,
+                    self.nodes[l.binder].name,
+                    p.mode(),
+                    p.accepted(),
+                    p.live(),
+                    p.bytes_to_target(),
+                    p.bytes_to_client()
+                ));
+            }
         }
         format!("{}; echoes owed {owed}", said.join(", "))
     }
@@ -1533,10 +1596,11 @@ impl<'a> Slice<'a> {
             self.last_progress = Instant::now();
             ok = self.run(true, false, Instant::now() + SETTLE, |s| s.healed());
             if ok && !self.healed() {
+                let sockets = self.readiness();
                 let what = format!(
-                    "{}: faults did not heal within {SETTLE:?}: {:?}",
+                    "{}: faults did not heal within {SETTLE:?}: {:?}; sockets: {sockets}",
                     self.label,
-                    self.chk.incomplete()
+                    self.chk.open_tracks()
                 );
                 self.violation(what);
             }
@@ -1545,6 +1609,7 @@ impl<'a> Slice<'a> {
             self.last_progress = Instant::now();
             ok = self.run(false, false, Instant::now() + SETTLE, |s| s.drained());
             if ok && !self.drained() {
+                let sockets = self.readiness();
                 let what = format!(
                     "{}: not drained within {SETTLE:?}: {:?}; REQ outstanding: {:?}; echoes owed: {:?}",
                     self.label,
@@ -1556,7 +1621,7 @@ impl<'a> Slice<'a> {
                         .map(|c| (c.seq, c.attempt))
                         .collect::<Vec<_>>(),
                     self.roles.echo_owed
-                );
+                ) + &format!("; sockets: {sockets}");
                 self.violation(what);
             }
         }
@@ -1630,10 +1695,17 @@ fn soak() {
         violations: Vec::new(),
         slice_no: 0,
     };
+    // FERROZMQ_SOAK_ONLY=tcp (or PUB/SUB, or PAIR/ipc, ...) narrows the rotation.
+    let only = std::env::var("FERROZMQ_SOAK_ONLY").unwrap_or_default();
     let combos: Vec<(Pat, Transport)> = Pat::ALL
         .iter()
         .flat_map(|&p| Transport::ALL.map(|t| (p, t)))
+        .filter(|&(p, t)| format!("{}/{}", p.name(), transport_name(t)).contains(&only))
         .collect();
+    assert!(
+        !combos.is_empty(),
+        "FERROZMQ_SOAK_ONLY={only} matches nothing"
+    );
     let planned = (secs as usize / slice_len.as_secs() as usize).max(combos.len());
     let warmup = (planned / 3).clamp(1, combos.len());
     let mut order = Vec::new();
@@ -1798,6 +1870,13 @@ fn report(soak: &Soak, warmup: usize, warmup_end: Duration) {
         &mut out,
         format!(
             "fds: peak {peak_fds}, final {final_fds}; between slices: warm-up level {base_fds}, highest after it {max_later_fds} (slack {FD_SLACK})"
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "ipc rebinds that failed with NotFound and were retried: {}",
+            t.rebind_races
         ),
     );
     line(&mut out, format!("violations: {}", soak.violations.len()));
