@@ -57,7 +57,7 @@ const SLOW_SUB_RCVHWM: usize = 20;
 /// Far above any message the soak sends, so a corrupted length is refused quickly.
 const MAX_MSG: u64 = 64 * 1024;
 /// How many fds over the warm-up level a settled slice boundary may show.
-const FD_SLACK: usize = 8;
+const FD_SLACK: usize = 4;
 /// Echoes a ROUTER may owe before it stops reading (pushes back on the dealers).
 const ECHO_BACKLOG: u64 = 2000;
 
@@ -1751,7 +1751,8 @@ fn settle_fds(soak: &mut Soak, warmup: usize) {
     let mut fds = fd_count();
     let mut last_change = Instant::now();
     while Instant::now() < deadline {
-        if baseline.is_some_and(|b| fds <= b + FD_SLACK) {
+        // Wait for the level itself; the check allows the slack.
+        if baseline.is_some_and(|b| fds <= b) {
             break;
         }
         // In the warm-up there is no level yet: wait until the count holds still.
