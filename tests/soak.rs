@@ -16,17 +16,27 @@
 //!   not sent to, none arrives altered, and from one sender to one receiver the sequence
 //!   numbers strictly increase.
 //! - Nothing is lost outside the documented cases: a gap is allowed only while a fault on
-//!   that link is open — a cut or corruption of its connection, or a restart of its receiver
-//!   (what the kernel or the dead connection held, and the closed socket's unread queue) —
-//!   and a fault closes with the first message received that was sent after it; PUB may
-//!   drop for its deliberately slow subscriber (over the high-water mark) and while a
-//!   subscriber is not (yet) subscribed. Stalls, delays, refusals and a sender's restart
-//!   (it lingers) lose nothing.
+//!   that link is open — a cut (alone or with refusals) or corruption of its connection, or
+//!   a restart of its receiver (what the kernel or the dead connection held, and the closed
+//!   socket's unread queue). One gap uses up one fault, and a fault closes with the first
+//!   message received that was sent after it (a corruption stays open at least 3 s: it acts
+//!   when the garbage is parsed). PUB may drop for its deliberately slow subscriber (over
+//!   the high-water mark) and while a subscriber is not (yet) subscribed. Stalls, delays and
+//!   a sender's restart (it lingers) lose nothing.
+//! - Faults heal: after the last one every link carries messages again within 20 s, and
+//!   everything sent then arrives; a slice where nothing arrives for 15 s has stalled.
 //! - REQ/REP: every request gets exactly its own reply; a resend happens only after a fault.
 //! - After the warm-up, RSS does not grow (last third's peak within 1.5x + 32 MiB of the
 //!   first third's) and the fd count returns to its warm-up level between slices.
 //! - Nothing synchronises by sleeping: the driver waits with `poll` or polls with
 //!   deadlines, and every loop is bounded in count or time. Traffic stays on 127.0.0.1.
+//!
+//! How: each slice runs one pattern over one transport (two or three sockets, in one
+//! context that lives for the whole run) from a single non-blocking driver thread, so the
+//! driver knows each stream's exact sequence number at every fault it injects; over tcp
+//! every connection runs through its own `FaultProxy`. The slice then stops injecting,
+//! waits for every fault to heal, drains, checks the tails, closes everything and waits
+//! for the fd count to come back.
 
 mod util;
 
