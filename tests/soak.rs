@@ -68,6 +68,8 @@ const SLOW_SUB_RCVHWM: usize = 20;
 const MAX_MSG: u64 = 64 * 1024;
 /// How many fds over the warm-up level a settled slice boundary may show.
 const FD_SLACK: usize = 4;
+/// How many violations of one slice are printed as they are found (all are counted).
+const VIOLATIONS_SHOWN: usize = 8;
 /// Echoes a ROUTER may owe before it stops reading (pushes back on the dealers).
 const ECHO_BACKLOG: u64 = 2000;
 
@@ -1673,15 +1675,23 @@ impl<'a> Slice<'a> {
         self.soak.stats[p][t].add(&self.stats);
         let label = self.label.clone();
         let slice_no = self.soak.slice_no;
-        let any = !self.chk.violations.is_empty();
-        for v in self.chk.violations.drain(..) {
+        // A flood in one slice (say a reordering) must not hide the other slices' reports:
+        // each slice prints its first few violations and its events.
+        let found = self.chk.violations.len();
+        for (k, v) in self.chk.violations.drain(..).enumerate() {
             let line = format!("slice {slice_no} ({label}): {v}");
-            if self.soak.violations.len() < 50 {
+            if k < VIOLATIONS_SHOWN {
                 say(&format!("soak VIOLATION: {line}"));
             }
             self.soak.violations.push(line);
         }
-        if any && self.soak.violations.len() < 50 {
+        if found > VIOLATIONS_SHOWN {
+            say(&format!(
+                "soak: ... and {} more violations in slice {slice_no}",
+                found - VIOLATIONS_SHOWN
+            ));
+        }
+        if found > 0 {
             say(&format!(
                 "soak: events of slice {slice_no} ({label}):\n  {}",
                 self.events.join("\n  ")
@@ -1926,15 +1936,25 @@ fn report(soak: &Soak, warmup: usize, warmup_end: Duration) {
         t.sent > 0 && t.received > 0,
         "the soak moved no messages at all"
     );
+    // The first two of each slice, so one flood does not hide the rest.
+    let mut shown: Vec<&String> = Vec::new();
+    let mut per_slice: HashMap<&str, usize> = HashMap::new();
+    for f in &failures {
+        let slice = f.split(':').next().unwrap_or("");
+        let n = per_slice.entry(slice).or_default();
+        *n += 1;
+        if *n <= 2 && shown.len() < 40 {
+            shown.push(f);
+        }
+    }
     assert!(
         failures.is_empty(),
-        "soak failed (seed {}): {} problem(s), first ones:\n{}",
+        "soak failed (seed {}): {} problem(s), the first of each slice:\n{}",
         soak.seed,
         failures.len(),
-        failures
+        shown
             .iter()
-            .take(20)
-            .cloned()
+            .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join("\n")
     );
