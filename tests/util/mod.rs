@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod events;
+pub mod proxy;
 pub mod raw;
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
