@@ -218,14 +218,11 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// An ipc endpoint in the temp directory, unique to this process and `name`.
-fn ipc_endpoint(name: &str) -> (String, PathBuf) {
-    let path = std::env::temp_dir().join(format!(
-        "ferrozmq-zmq-cat-{}-{name}.sock",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    (format!("ipc://{}", path.display()), path)
+/// A fresh ipc endpoint whose socket file is removed when the guard drops: zmq_cat's socket
+/// removes it when it closes, but not if the test kills the process at its deadline.
+fn ipc_endpoint() -> (String, util::IpcFile) {
+    let file = util::IpcFile::fresh();
+    (file.endpoint(), file)
 }
 
 fn assert_exit(output: &Output, code: i32, what: &str) {
@@ -378,7 +375,7 @@ fn push_to_pull_over_ipc_round_trips_hex() {
     // Frames with a NUL, a newline, a TAB and bytes that are not UTF-8; an empty frame in
     // the middle; a message of one empty frame.
     let input = "00ff0a09\t\t68656c6c6f\n\ndeadbeef\tc3\n";
-    let (endpoint, path) = ipc_endpoint("hex");
+    let (endpoint, _ipc) = ipc_endpoint();
     let receiver = spawn(
         &[
             "pull",
@@ -399,7 +396,6 @@ fn push_to_pull_over_ipc_round_trips_hex() {
         input.as_bytes(),
     );
     let received = receiver.wait();
-    let _ = std::fs::remove_file(path);
     assert_exit(&sender, 0, "push --mode send --hex");
     assert_exit(&received, 0, "pull --mode recv --hex");
     assert_eq!(received.stdout, input);
@@ -444,7 +440,7 @@ fn pair_request_against_pair_echo() {
 
 #[test]
 fn bad_hex_on_stdin_is_an_error() {
-    let (endpoint, path) = ipc_endpoint("badhex");
+    let (endpoint, _ipc) = ipc_endpoint();
     let output = run(
         &[
             "push",
@@ -458,7 +454,6 @@ fn bad_hex_on_stdin_is_an_error() {
         ],
         b"abc\n",
     );
-    let _ = std::fs::remove_file(path);
     assert_exit(&output, 1, "odd-length hex on stdin");
     assert!(output.stderr.contains("hex"), "{:?}", output.stderr);
 }
@@ -508,7 +503,7 @@ fn bind_to_address_in_use_exits_1() {
 #[test]
 fn req_against_rep_echo() {
     let input = "first\n\nthird\tpart\n";
-    let (endpoint, path) = ipc_endpoint("reqrep");
+    let (endpoint, _ipc) = ipc_endpoint();
     let echo = spawn(
         &[
             "rep",
@@ -536,7 +531,6 @@ fn req_against_rep_echo() {
         input.as_bytes(),
     );
     let echoed = echo.wait();
-    let _ = std::fs::remove_file(path);
     assert_exit(&requester, 0, "req --mode request");
     assert_exit(&echoed, 0, "rep --mode echo");
     assert_eq!(requester.stdout, input);
