@@ -163,6 +163,19 @@ impl Running {
         }
     }
 
+    /// Waits for the next `monitor: EVENT ENDPOINT` or `monitor: EVENT ENDPOINT DETAIL` line
+    /// for exactly this event and endpoint (so `...:4288` does not match `...:42889`).
+    #[track_caller]
+    fn expect_event(&mut self, event: &str, endpoint: &str) -> String {
+        let line = format!("monitor: {event} {endpoint}");
+        let found = self.expect_stderr(&line);
+        assert!(
+            found.len() == line.len() || found[line.len()..].starts_with(' '),
+            "expected `{line}` with or without a detail, got `{found}`"
+        );
+        found
+    }
+
     /// Waits for `monitor: LISTENING tcp://...` and returns the endpoint, port resolved.
     #[track_caller]
     fn listening_endpoint(&mut self) -> String {
@@ -733,10 +746,10 @@ fn monitor_prints_a_peer_arriving_and_leaving() {
 
     // A peer that completes the handshake and goes away.
     let first = raw::raw_handshake(&endpoint, "PUSH");
-    pull.expect_stderr(&format!("monitor: ACCEPTED {endpoint} peer "));
-    pull.expect_stderr(&format!("monitor: HANDSHAKE_SUCCEEDED {endpoint} peer "));
+    pull.expect_event("ACCEPTED", &endpoint);
+    pull.expect_event("HANDSHAKE_SUCCEEDED", &endpoint);
     drop(first);
-    pull.expect_stderr(&format!("monitor: DISCONNECTED {endpoint} peer "));
+    pull.expect_event("DISCONNECTED", &endpoint);
 
     // A second one sends the message that ends the run, which must exit cleanly.
     let _second = raw::raw_peer(&endpoint, "PUSH", b"bye");
