@@ -73,9 +73,9 @@ OPTIONS:
                      ACCEPTED, HANDSHAKE_SUCCEEDED, DISCONNECTED, ...)
   -h, --help         print this help
 
-Option values are set before the first bind/connect and apply to every connection.
---heartbeat-timeout and --heartbeat-ttl need --heartbeat-ivl. MS is at most
-2147483647 (libzmq's limit).
+The heartbeat and handshake options apply to every connection of the socket, take
+at most 2147483647 ms (libzmq's limit), and --heartbeat-timeout and --heartbeat-ttl
+need --heartbeat-ivl.
 
 FORMAT: one message per line, frames separated by one TAB; an empty line is a
 message of one empty frame. Without --hex, stdin bytes are sent as they are and
