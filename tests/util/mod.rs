@@ -7,6 +7,7 @@
 //! [`IpcFile`] guard (`.ci/run` checks the suite leaves its private TMPDIR empty).
 #![allow(dead_code)]
 
+pub mod events;
 pub mod raw;
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
