@@ -6,7 +6,7 @@
 //! What must hold: each test states the loss/survival property it checks in its doc
 //! comment; none sleeps to synchronise (they wait for messages, monitor events or proxy
 //! state with deadlines), and each passes on a loaded 2-core machine. All traffic stays on
-//! 127.0.0.1. Tests marked `#[ignore]` reproduce known ferrozmq bugs and fail until fixed.
+//! 127.0.0.1.
 
 mod util;
 
@@ -905,12 +905,6 @@ fn corrupted_greeting_fails_one_handshake_then_reconnects() {
     let proxy = FaultProxy::start(&ep);
     proxy.corrupt(1);
     let mut push = fast_socket(&ctx, SocketType::Push);
-    // The PULL closes right after its greeting went out, which often hits the bug shown by
-    // `eof_right_after_the_peer_greeting_is_noticed` (the PUSH then waits out its handshake
-    // timer, 30 s by default). A short timer keeps this test about the corruption; drop the
-    // line once that bug is fixed.
-    push.set_handshake_ivl(Some(Duration::from_secs(1)))
-        .unwrap();
     push.connect(&proxy.endpoint()).unwrap();
     for seq in 0..10 {
         send(&mut push, numbered(seq, 16), "after a corrupted greeting");
@@ -949,18 +943,12 @@ fn delayed_path_delivers_everything_in_order() {
     );
 }
 
-/// Reproducer for a ferrozmq bug (found with the proxy, see the corrupted-greeting test):
-/// a peer that sends its ZMTP greeting and at once closes its side (FIN; the socket stays
-/// open, as a proxy's would) is not noticed by a connecting PUSH: its connection sits in
-/// CLOSE-WAIT until the handshake timer (`handshake_ivl`, 30 s) fires, instead of
-/// reconnecting at once. Seen in 18 of 20 rounds; with `handshake_ivl` 500 ms it always
-/// recovers within that, so the EOF is missed, not the timer. Cause: see
-/// `eof_right_after_data_is_noticed`, the same bug after the handshake.
-///
-/// Property (once fixed): an EOF during the handshake ends the connection at once and the
-/// connecting side retries after its reconnect interval.
+/// Property: an EOF during the handshake ends the connection at once and the connecting
+/// side retries after its reconnect interval, even when the FIN arrives together with the
+/// peer's greeting (a peer that greets and closes; the socket stays open, as a proxy's
+/// would). Found with the proxy (the corrupted-greeting test): before main's 7b71245 the
+/// PUSH sat in CLOSE-WAIT until its handshake timer (30 s) in 18 of 20 rounds.
 #[test]
-#[ignore = "ferrozmq bug: EOF right after the peer's greeting is missed until handshake_ivl; run with --ignored"]
 fn eof_right_after_the_peer_greeting_is_noticed() {
     init();
     for round in 0..5 {
@@ -981,23 +969,12 @@ fn eof_right_after_the_peer_greeting_is_noticed() {
     }
 }
 
-/// Reproducer for the same ferrozmq bug after the handshake, where no timer rescues it: a
-/// peer that sends a message and at once closes (FIN) — both arrive in one readiness edge —
-/// is never seen to go: the PULL delivers the message but never reports Disconnected (10 of
-/// 10 rounds; 0 of 10 when the FIN comes after the message was received). A connecting
-/// socket in that spot (a DEALER whose ROUTER replied and exited, a SUB whose PUB sent a
-/// last message and exited) would not reconnect until it writes or a heartbeat times out.
-///
-/// Cause: `Session::read_input` (src/reactor/session.rs) marks the connection unreadable
-/// after a short read ("the next arrival raises a new edge, so skip the read that would
-/// only say WouldBlock"). A FIN that came with the data raised its edge already, so the
-/// read that would return 0 never happens. Reading on to WouldBlock or 0, or keeping the
-/// connection readable when the readiness event says read-closed, would fix it.
-///
-/// Property (once fixed): a peer that closes is noticed even if its last bytes and its FIN
-/// come together.
+/// Property: a peer that closes is noticed (Disconnected) even if its last bytes and its
+/// FIN arrive together, in one readiness edge. Before main's 7b71245 the PULL delivered
+/// the message and never saw the peer go (10 of 10 rounds): `Session::read_input` skipped
+/// the read after a short one, and the FIN's edge had already come. A connecting socket in
+/// that spot (a DEALER whose ROUTER replied and exited) would not have reconnected.
 #[test]
-#[ignore = "ferrozmq bug: a FIN that arrives with data is never read; run with --ignored"]
 fn eof_right_after_data_is_noticed() {
     init();
     for _round in 0..3 {
