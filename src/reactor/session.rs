@@ -510,9 +510,9 @@ impl Session {
     /// Whether the output buffer holds more than the socket's data plus `REPLY_ROOM`: then
     /// the peer is not reading what it makes us write, and we stop reading from it.
     fn output_over_allowance(&self) -> bool {
-        self.conn
-            .as_ref()
-            .is_some_and(|c| c.out.len() > self.data_out.max(OUT_BATCH) + REPLY_ROOM)
+        self.conn.as_ref().is_some_and(|c| {
+            c.write_error.is_none() && c.out.len() > self.data_out.max(OUT_BATCH) + REPLY_ROOM
+        })
     }
 
     fn read_input(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
@@ -719,7 +719,10 @@ impl Session {
             return Ok(());
         };
         if conn.write_error.is_some() {
-            return Ok(()); // Leave what is queued in the pipe for the next connection.
+            // Nothing can be written any more: drop what reading produced (PONGs), and
+            // leave what is queued in the pipe for the next connection.
+            conn.out = OutBuf::new();
+            return Ok(());
         }
         let ready = zmtp.is_ready();
         let mut direct = conn.direct.as_ref().map(DirectHandle::lock);
