@@ -378,6 +378,7 @@ impl Session {
             socket_type: self.config.socket_type,
             routing_id: options.routing_id.clone(),
             max_msg_size: options.max_msg_size,
+            max_msg_frames: options.max_msg_frames,
         };
         conn.zmtp = Some(Connection::new(config, &mut conn.out));
         // Data may already be waiting, and an edge may have passed: try both directions.
