@@ -130,6 +130,12 @@ impl Connection {
         self.peer.as_ref()
     }
 
+    /// The incomplete message held: (frames, body bytes). For the fuzz targets' checks.
+    #[cfg(feature = "fuzzing")]
+    pub fn held(&self) -> (u64, u64) {
+        (self.partial.len() as u64, self.partial_size)
+    }
+
     /// How many bytes of the frame body now awaited are still missing, given the `buffered`
     /// bytes of input the caller holds (0 when no body is awaited). The session sizes its
     /// next read with it, so that a large frame lands whole in one buffer.
