@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
         rng ^= rng << 13;
         rng ^= rng >> 17;
         rng ^= rng << 5;
-        let len = if seed == 0 { rest.len() } else { 1 + rng as usize % 300 };
+        let len = if seed == 0 {
+            rest.len()
+        } else {
+            1 + rng as usize % 300
+        };
         let (chunk, tail) = rest.split_at(len.min(rest.len()));
         rest = tail;
         arrived += chunk.len();
@@ -59,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
         // READY (under 300 bytes with our id) and ERROR (at most 264) once each; a PONG is
         // never longer than the PING it answers.
         output += codec.take_output().len();
-        assert!(output <= 64 + 600 + arrived, "output {output} for {arrived} in");
+        assert!(
+            output <= 64 + 600 + arrived,
+            "output {output} for {arrived} in"
+        );
         if let Err(e) = result {
             assert_eq!(codec.feed(b"\x00\x00").err(), Some(e), "errors stick");
             break;

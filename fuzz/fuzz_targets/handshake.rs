@@ -39,11 +39,10 @@ fn ready_from(mut data: &[u8]) -> (Vec<u8>, &[u8]) {
             _ => name,
         };
         let value: &[u8] = match (name, value.first()) {
-            (b"Socket-Type", Some(&k)) if k < 0x40 => {
-                SocketType::ALL[usize::from(k) % SocketType::ALL.len()]
-                    .zmtp_name()
-                    .as_bytes()
-            }
+            (b"Socket-Type", Some(&k)) if k < 0x40 => SocketType::ALL
+                [usize::from(k) % SocketType::ALL.len()]
+            .zmtp_name()
+            .as_bytes(),
             _ => value,
         };
         body.push(name.len() as u8);
@@ -89,7 +88,10 @@ fuzz_target!(|data: &[u8]| {
         let result = codec.feed(chunk);
         assert!(codec.buffered() <= arrived);
         output += codec.take_output().len();
-        assert!(output <= 64 + 600 + arrived, "output {output} for {arrived} in");
+        assert!(
+            output <= 64 + 600 + arrived,
+            "output {output} for {arrived} in"
+        );
         match result {
             Ok(fed) => assert_eq!(fed.ready, fed.ready && codec.is_ready()),
             Err(_) => {
