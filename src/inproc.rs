@@ -6,7 +6,7 @@
 //! a link is only made between compatible socket types.
 
 use crate::mailbox::{Mailbox, Notifier};
-use crate::pipe::{link, Pipe};
+use crate::pipe::{link_with, Pipe};
 use crate::socket::{PeerMeta, SocketCommand};
 use crate::{Error, ProtocolError, Result, SocketType};
 use bytes::Bytes;
@@ -22,6 +22,8 @@ pub(crate) struct Peer {
     pub(crate) sndhwm: usize,
     pub(crate) rcvhwm: usize,
     pub(crate) routing_id: Bytes,
+    /// Whether `conflate` is on and applies to this socket's type.
+    pub(crate) conflate: bool,
 }
 
 impl Peer {
@@ -98,11 +100,12 @@ impl Registry {
                 if !connector.socket_type.accepts(binder.socket_type) {
                     return Err(incompatible(connector.socket_type, binder.socket_type));
                 }
-                let (mine, theirs) = link(
+                let (mine, theirs) = link_with(
                     ours,
                     Notifier::Socket(binder.mailbox.clone()),
                     combined_hwm(connector.sndhwm, binder.rcvhwm),
                     combined_hwm(binder.sndhwm, connector.rcvhwm),
+                    connector.conflate || binder.conflate,
                 );
                 binder
                     .mailbox
@@ -113,7 +116,13 @@ impl Registry {
                 // Nobody to wake on the other side yet: the binder takes over its ends
                 // (and tries them at once) when it binds.
                 let nobody = Notifier::Socket(Mailbox::new());
-                let (mine, theirs) = link(ours, nobody, connector.sndhwm, connector.rcvhwm);
+                let (mine, theirs) = link_with(
+                    ours,
+                    nobody,
+                    connector.sndhwm,
+                    connector.rcvhwm,
+                    connector.conflate,
+                );
                 self.pending
                     .entry(name.to_owned())
                     .or_default()

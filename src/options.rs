@@ -64,6 +64,7 @@ pub(crate) const DEFAULT_MAX_MSG_SIZE: u64 = 1 << 30;
 pub(crate) const DEFAULT_MAX_MSG_FRAMES: u64 = 1_000_000;
 /// What one frame of an incomplete message is counted as, on top of its bytes, when an
 /// incomplete message is checked against `max_msg_size`: about what its bookkeeping costs.
+#[allow(dead_code)] // Read by the codec once it checks incomplete messages.
 pub(crate) const FRAME_OVERHEAD: u64 = 32;
 
 impl Default for Options {

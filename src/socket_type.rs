@@ -133,6 +133,19 @@ impl SocketType {
             SocketType::Req | SocketType::Dealer | SocketType::Router
         )
     }
+
+    /// Whether `ZMQ_CONFLATE` applies to this type (as in libzmq: PUSH, PULL, PUB, SUB,
+    /// DEALER).
+    pub(crate) fn conflates(self) -> bool {
+        matches!(
+            self,
+            SocketType::Push
+                | SocketType::Pull
+                | SocketType::Pub
+                | SocketType::Sub
+                | SocketType::Dealer
+        )
+    }
 }
 
 impl fmt::Display for SocketType {

@@ -9,6 +9,9 @@
 //! - Wake-ups only on the transitions that matter: the reader is notified when it found the
 //!   queue empty and a message arrives (or the writer goes away); the writer is notified
 //!   when it found the queue full and the reader has made room (or the reader goes away).
+//! - A conflating pipe (`ZMQ_CONFLATE`) holds at most one message, the newest: a write
+//!   replaces what is unread and is never refused, and the same wake-up protocol applies to
+//!   its one-slot flag.
 //! - Normal traffic takes no lock: the queue is lock-free (`spsc`), and the two flags use
 //!   store → full fence → load on both sides (Dekker's pattern), so one side always sees the
 //!   other and no wake-up is lost. The notifier mutexes are only taken on a transition.
@@ -57,6 +60,9 @@ struct Shared {
     reader_gone: AtomicBool,
     wake_reader: Mutex<Notifier>,
     wake_writer: Mutex<Notifier>,
+    /// For a conflating pipe: the one message it holds, and whether it holds one.
+    slot: Mutex<Option<Message>>,
+    slot_full: AtomicBool,
 }
 
 impl Shared {
@@ -88,9 +94,21 @@ impl std::fmt::Debug for Shared {
 
 /// Creates a pipe holding up to `hwm` messages (0 = unlimited). `wake_reader` is told when
 /// the reader has something new to see, `wake_writer` when the writer may write again.
+#[cfg(test)]
 pub(crate) fn pipe(
     id: PipeId,
     hwm: usize,
+    wake_reader: Notifier,
+    wake_writer: Notifier,
+) -> (PipeWriter, PipeReader) {
+    pipe_with(id, hwm, false, wake_reader, wake_writer)
+}
+
+/// [`pipe`], conflating (keeping only the newest message) if `conflate`.
+fn pipe_with(
+    id: PipeId,
+    hwm: usize,
+    conflate: bool,
     wake_reader: Notifier,
     wake_writer: Notifier,
 ) -> (PipeWriter, PipeReader) {
@@ -105,6 +123,8 @@ pub(crate) fn pipe(
         reader_gone: AtomicBool::new(false),
         wake_reader: Mutex::new(wake_reader),
         wake_writer: Mutex::new(wake_writer),
+        slot: Mutex::new(None),
+        slot_full: AtomicBool::new(false),
     });
     let (producer, consumer) = spsc::queue();
     // Spin only where an application thread reads; an I/O thread has other sessions to
@@ -117,12 +137,14 @@ pub(crate) fn pipe(
         PipeWriter {
             shared: shared.clone(),
             queue: producer,
+            conflate,
         },
         PipeReader {
             shared,
             queue: consumer,
             spin,
             hot: false,
+            conflate,
         },
     )
 }
@@ -149,6 +171,7 @@ pub(crate) enum ReadError {
 pub(crate) struct PipeWriter {
     shared: Arc<Shared>,
     queue: spsc::Producer<Message>,
+    conflate: bool,
 }
 
 impl std::fmt::Debug for PipeWriter {
@@ -167,6 +190,10 @@ impl PipeWriter {
     pub(crate) fn try_write(&mut self, msg: Message) -> Result<(), WriteError> {
         if self.shared.reader_gone.load(Ordering::Acquire) {
             return Err(WriteError::Closed(msg));
+        }
+        if self.conflate {
+            self.replace(msg);
+            return Ok(());
         }
         if !self.room_or_block() {
             return Err(WriteError::Full(msg));
@@ -231,6 +258,13 @@ impl PipeWriter {
             batch.clear();
             return Err(ReadError::Closed);
         }
+        if self.conflate {
+            if let Some(newest) = batch.pop() {
+                self.replace(newest);
+            }
+            batch.clear();
+            return Ok(false);
+        }
         for msg in batch.drain(..) {
             self.queue.push(msg);
         }
@@ -259,9 +293,23 @@ impl PipeWriter {
             .unwrap_or_else(|e| e.into_inner()) = owner;
     }
 
+    /// A conflating write: `msg` replaces whatever is unread, then the reader is told.
+    fn replace(&mut self, msg: Message) {
+        let old = {
+            let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.slot_full.store(true, Ordering::Relaxed);
+            slot.replace(msg)
+        };
+        drop(old); // Outside the lock.
+        self.wake_reader_if_asleep();
+    }
+
     /// True if there is room under the mark; if not, arms `writer_blocked` so the reader
     /// notifies when it makes room.
     fn room_or_block(&mut self) -> bool {
+        if self.conflate {
+            return true;
+        }
         let hwm = self.shared.hwm;
         if hwm == 0 || self.queue.len_estimate() < hwm || self.queue.len() < hwm {
             return true;
@@ -301,6 +349,7 @@ pub(crate) struct PipeReader {
     spin: bool,
     /// A message arrived since the reader last armed its wake-up.
     hot: bool,
+    conflate: bool,
 }
 
 impl std::fmt::Debug for PipeReader {
@@ -326,6 +375,9 @@ impl PipeReader {
 
     /// Takes the next message.
     pub(crate) fn try_read(&mut self) -> Result<Message, ReadError> {
+        if self.conflate {
+            return self.take_slot();
+        }
         if let Some(msg) = self.queue.pop() {
             if self.queue.taken() % WRITER_CHECK_EVERY == 0 && self.below_low_water() {
                 self.wake_writer_if_blocked();
@@ -337,8 +389,34 @@ impl PipeReader {
         self.try_read()
     }
 
-    /// Offers (`Some`) or withdraws (`None`) the direct path to this pipe's writer.
+    /// A conflating read: the one message held, if any.
+    fn take_slot(&mut self) -> Result<Message, ReadError> {
+        if self.shared.slot_full.load(Ordering::Acquire) {
+            let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.slot_full.store(false, Ordering::Relaxed);
+            if let Some(msg) = slot.take() {
+                return Ok(msg);
+            }
+        }
+        self.poll_state()?;
+        self.take_slot()
+    }
+
+    /// Whether a message is queued (a cheap look).
+    fn has_item(&mut self) -> bool {
+        if self.conflate {
+            self.shared.slot_full.load(Ordering::Acquire)
+        } else {
+            self.queue.has_item()
+        }
+    }
+
+    /// Offers (`Some`) or withdraws (`None`) the direct path to this pipe's writer. A
+    /// conflating pipe never takes it: its one message is replaced, never queued behind.
     pub(crate) fn set_direct(&self, sink: Option<Box<dyn DirectSink>>) {
+        if self.conflate {
+            return;
+        }
         let mut direct = self.shared.direct.lock().unwrap_or_else(|e| e.into_inner());
         self.shared
             .direct_on
@@ -362,9 +440,9 @@ impl PipeReader {
     /// `Ok` if a message is ready, else why not, without arming or disarming any wake-up.
     /// For a caller that only wants to know, and will not read now.
     pub(crate) fn peek_state(&mut self) -> Result<(), ReadError> {
-        if self.queue.has_item() {
+        if self.has_item() {
             Ok(())
-        } else if self.shared.writer_gone.load(Ordering::Acquire) && !self.queue.has_item() {
+        } else if self.shared.writer_gone.load(Ordering::Acquire) && !self.has_item() {
             Err(ReadError::Closed)
         } else {
             Err(ReadError::Empty)
@@ -376,7 +454,7 @@ impl PipeReader {
     /// read (or check again later on its own): it may have disarmed the notification for a
     /// message that arrived meanwhile.
     pub(crate) fn poll_state(&mut self) -> Result<(), ReadError> {
-        if self.queue.has_item() {
+        if self.has_item() {
             return Ok(());
         }
         // Everything is read: a blocked writer may go on.
@@ -385,21 +463,21 @@ impl PipeReader {
             self.hot = false;
             for _ in 0..HOT_SPIN {
                 std::hint::spin_loop();
-                if self.queue.has_item() {
+                if self.has_item() {
                     return Ok(());
                 }
             }
         }
         self.shared.reader_asleep.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if self.queue.has_item() {
+        if self.has_item() {
             // A message slipped in; the writer may still notify us, which is harmless.
             self.shared.reader_asleep.store(false, Ordering::Relaxed);
             return Ok(());
         }
         if self.shared.writer_gone.load(Ordering::Acquire) {
             // The writer published everything before it left: look once more.
-            return if self.queue.has_item() {
+            return if self.has_item() {
                 Ok(())
             } else {
                 Err(ReadError::Closed)
@@ -429,6 +507,8 @@ impl Drop for PipeReader {
         self.shared.reader_gone.store(true, Ordering::Release);
         // Free what is queued now rather than when the writer goes too.
         while self.queue.pop().is_some() {}
+        let held = self.shared.slot.lock().map(|mut s| s.take());
+        drop(held);
         if !self.shared.writer_gone.load(Ordering::Acquire) {
             self.shared.notify(&self.shared.wake_writer);
         }
@@ -469,10 +549,23 @@ impl Pipe {
 
 /// Creates a bidirectional link between two parties, `a` and `b`. Returns `(a's end, b's end)`.
 /// `a_to_b_hwm` bounds the direction a writes; `b_to_a_hwm` the other.
+#[cfg(test)]
 pub(crate) fn link(a: Notifier, b: Notifier, a_to_b_hwm: usize, b_to_a_hwm: usize) -> (Pipe, Pipe) {
+    link_with(a, b, a_to_b_hwm, b_to_a_hwm, false)
+}
+
+/// [`link`], conflating both directions if `conflate` (each then holds only the newest
+/// message, and the marks do not apply).
+pub(crate) fn link_with(
+    a: Notifier,
+    b: Notifier,
+    a_to_b_hwm: usize,
+    b_to_a_hwm: usize,
+    conflate: bool,
+) -> (Pipe, Pipe) {
     let id = next_pipe_id();
-    let (a_writer, b_reader) = pipe(id, a_to_b_hwm, b.clone(), a.clone());
-    let (b_writer, a_reader) = pipe(id, b_to_a_hwm, a, b);
+    let (a_writer, b_reader) = pipe_with(id, a_to_b_hwm, conflate, b.clone(), a.clone());
+    let (b_writer, a_reader) = pipe_with(id, b_to_a_hwm, conflate, a, b);
     (
         Pipe {
             reader: a_reader,

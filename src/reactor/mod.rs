@@ -12,8 +12,10 @@
 //! - After `Shutdown` the loop runs until every session has flushed or its linger ran out,
 //!   then exits; commands that arrive later are dropped at once.
 
+mod heartbeat;
 mod session;
 
+use crate::monitor::EventKind;
 use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::socket::SocketLink;
@@ -165,6 +167,19 @@ struct ListenerEntry {
     socket: Arc<SocketLink>,
     config: Arc<SessionConfig>,
     endpoint: u64,
+    /// Accepting paused (no descriptors left) until this time; see `accept_all`.
+    retry_at: Option<Instant>,
+}
+
+/// How long a listener waits before it tries to accept again after running out of file
+/// descriptors (or memory): long enough not to spin, short enough to serve peers soon
+/// after descriptors are free again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Whether a failed accept means the process (or system) is out of a resource, so that
+/// trying again at once would only spin: EMFILE, ENFILE, ENOBUFS, ENOMEM.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12)) || e.kind() == io::ErrorKind::OutOfMemory
 }
 
 struct Reactor {
@@ -292,6 +307,7 @@ impl Reactor {
                         socket,
                         config,
                         endpoint,
+                        retry_at: None,
                     },
                 );
                 // Connections may have queued before we watched the listener.
@@ -357,6 +373,10 @@ impl Reactor {
         for key in keys_where(&self.listeners, matches) {
             if let Some(mut l) = self.listeners.remove(&key) {
                 let _ = self.poll.registry().deregister(&mut l.listener);
+                drop(l.listener); // Closed (and an ipc file removed) before the event.
+                l.socket
+                    .monitors
+                    .raise(EventKind::Closed, &l.config.endpoint, None);
             }
         }
     }
@@ -369,13 +389,26 @@ impl Reactor {
         }
     }
 
+    /// Accepts every pending connection. When the process runs out of descriptors, the
+    /// listener pauses for `ACCEPT_RETRY` (the pending peers wait in the kernel's backlog)
+    /// and then tries again from a timer: it neither spins nor goes deaf, since no new
+    /// readiness edge may ever come for peers already waiting.
     fn accept_all(&mut self, key: usize) {
         loop {
-            let Some(entry) = self.listeners.get(&key) else {
+            let Some(entry) = self.listeners.get_mut(&key) else {
                 return;
             };
+            if entry.retry_at.is_some() {
+                return; // Paused; the timer resumes it.
+            }
             match entry.listener.accept() {
                 Ok(stream) => {
+                    let peer = stream.peer_description();
+                    entry.socket.monitors.raise(
+                        EventKind::Accepted,
+                        &entry.config.endpoint,
+                        Some(&peer),
+                    );
                     let session_key = self.shared.next_key();
                     let session = Session::accepted(
                         session_key,
@@ -394,7 +427,18 @@ impl Reactor {
                         io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
                     ) => {}
                 Err(e) => {
-                    log::warn!("accept failed: {e}");
+                    log::warn!("accept on {} failed: {e}", entry.config.endpoint);
+                    let error = e.to_string();
+                    entry.socket.monitors.raise(
+                        EventKind::AcceptFailed { error },
+                        &entry.config.endpoint,
+                        None,
+                    );
+                    if out_of_resources(&e) {
+                        let at = Instant::now() + ACCEPT_RETRY;
+                        entry.retry_at = Some(at);
+                        self.timers.push(Reverse((at, key)));
+                    }
                     return;
                 }
             }
@@ -441,6 +485,13 @@ impl Reactor {
                 break;
             }
             self.timers.pop();
+            if let Some(l) = self.listeners.get_mut(&key) {
+                if l.retry_at == Some(t) {
+                    l.retry_at = None;
+                    self.accept_all(key);
+                }
+                continue;
+            }
             let due = self
                 .sessions
                 .get(&key)

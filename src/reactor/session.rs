@@ -11,11 +11,18 @@
 //!   write per batch until the kernel says WouldBlock.
 //! - No message is taken from the pipe before the handshake completes, so a message is
 //!   either still queued or was handed to the kernel whole.
-//! - A protocol error closes this connection only, with the reason logged.
+//! - A protocol error closes this connection only, with the reason logged and raised as a
+//!   monitor event.
+//! - Output the peer makes us produce (PONGs, ERROR) is bounded: reading stops while the
+//!   output buffer is over its allowance, and resumes once the peer has taken it.
+//! - A dead peer is found: with heartbeats on, silence after a PING closes the connection
+//!   (see `heartbeat`), and a connect attempt is bounded by the connect timeout.
 
+use super::heartbeat::{Beat, Heartbeat};
 use super::{next_backoff, IoCommand, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
-use crate::pipe::{link, DirectHandle, DirectSink, Pipe, ReadError};
+use crate::monitor::EventKind;
+use crate::pipe::{link_with, DirectHandle, DirectSink, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream, WriteHandle};
 use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo};
@@ -39,6 +46,26 @@ const FRAME_GRANT: usize = MAX_READ;
 const OUT_BATCH: usize = 256 * 1024;
 /// Slices per vectored write.
 const MAX_SLICES: usize = 64;
+/// Output a peer can make us produce (PONGs, ERROR) on top of what the socket queued,
+/// before we stop reading from it until it takes what we wrote.
+const REPLY_ROOM: usize = 64 * 1024;
+
+/// Why a connection is being dropped.
+#[derive(Debug)]
+pub(super) enum Cause {
+    /// The peer broke the protocol.
+    Protocol(String),
+    /// Anything else: the peer closed, an I/O error, a timeout.
+    Other(String),
+}
+
+impl Cause {
+    fn reason(&self) -> &str {
+        match self {
+            Cause::Protocol(r) | Cause::Other(r) => r,
+        }
+    }
+}
 
 /// What a session needs from its I/O thread while it runs.
 pub(super) struct Cx<'a> {
@@ -94,6 +121,13 @@ pub(super) struct Session {
     /// The timer the reactor holds for this session (managed by the reactor).
     pub(super) scheduled: Option<Instant>,
     read_paused: bool,
+    /// Reading stopped because the output buffer is over its allowance.
+    read_held: bool,
+    /// The output that came from the socket at the last pull (see `output_allowance`).
+    data_out: usize,
+    heartbeat: Heartbeat,
+    /// When the pending connect attempt is abandoned.
+    connect_deadline: Option<Instant>,
     events: Vec<Event>,
     inbound: Vec<Message>,
     seed: u64,
@@ -108,6 +142,12 @@ impl Session {
         origin: Origin,
     ) -> Session {
         let backoff = config.options.reconnect_ivl;
+        let options = &config.options;
+        let heartbeat = Heartbeat::new(
+            options.heartbeat_ivl,
+            options.heartbeat_timeout,
+            options.heartbeat_ttl,
+        );
         Session {
             key,
             socket,
@@ -124,6 +164,10 @@ impl Session {
             closing: None,
             scheduled: None,
             read_paused: false,
+            read_held: false,
+            data_out: 0,
+            heartbeat,
+            connect_deadline: None,
             events: Vec::new(),
             inbound: Vec::new(),
             seed: (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
@@ -178,7 +222,9 @@ impl Session {
         [
             self.reconnect_at,
             self.handshake_deadline,
+            self.connect_deadline,
             self.closing.flatten(),
+            self.heartbeat.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -211,9 +257,13 @@ impl Session {
         conn.writable |= writable;
         if conn.zmtp.is_none() {
             match conn.stream.finish_connect() {
-                Ok(true) => self.begin_handshake(cx),
+                Ok(true) => {
+                    self.connect_deadline = None;
+                    self.begin_handshake(cx);
+                    self.raise(EventKind::Connected);
+                }
                 Ok(false) => return Status::Continue,
-                Err(e) => return self.lost(cx, &format!("connect failed: {e}")),
+                Err(e) => return self.lost(cx, Cause::Other(format!("connect failed: {e}"))),
             }
         }
         self.drive(cx)
@@ -238,7 +288,22 @@ impl Session {
         }
         if self.handshake_deadline.is_some_and(|t| t <= now) {
             self.handshake_deadline = None;
-            return self.lost(cx, "handshake timed out");
+            return self.lost(cx, Cause::Other("handshake timed out".to_owned()));
+        }
+        if self.connect_deadline.is_some_and(|t| t <= now) {
+            self.connect_deadline = None;
+            return self.lost(cx, Cause::Other("connect timed out".to_owned()));
+        }
+        match self.heartbeat.on_timer(now) {
+            Beat::Idle => {}
+            Beat::SendPing(ttl) => {
+                if let Some(conn) = &mut self.conn {
+                    log::trace!("connection to {}: heartbeat PING", conn.peer);
+                    Connection::encode_ping(ttl, &[], &mut conn.out);
+                }
+                return self.drive(cx);
+            }
+            Beat::Dead(reason) => return self.lost(cx, Cause::Other(reason)),
         }
         if self.reconnect_at.is_some_and(|t| t <= now) {
             self.reconnect_at = None;
@@ -259,6 +324,11 @@ impl Session {
     /// Ends the session: stops watching the stream and drops it and the pipe ends.
     pub(super) fn close(&mut self, registry: &Registry) {
         self.withdraw_direct();
+        if self.conn.as_ref().is_some_and(|c| c.zmtp.is_some()) {
+            self.raise(EventKind::Disconnected {
+                reason: "closed by this socket".to_owned(),
+            });
+        }
         if let Some(mut conn) = self.conn.take() {
             // Read what the peer already sent, so closing does not reset the connection
             // (a reset can destroy data still in flight towards the peer).
@@ -331,11 +401,16 @@ impl Session {
         };
         match transport::connect(target) {
             Ok(stream) => {
-                if self.install(cx, stream) {
-                    Status::Continue
-                } else {
-                    self.schedule_reconnect(cx)
+                let tcp = matches!(stream, Stream::Tcp(_));
+                if !self.install(cx, stream) {
+                    return self.schedule_reconnect(cx);
                 }
+                if tcp {
+                    // A tcp connect completes later (libzmq reports it as delayed).
+                    self.raise(EventKind::ConnectDelayed);
+                    self.connect_deadline = self.config.options.connect_timeout.map(|t| cx.now + t);
+                }
+                Status::Continue
             }
             Err(e) => {
                 log::debug!("connect to {} failed: {e}", target.endpoint());
@@ -354,6 +429,7 @@ impl Session {
             log::warn!("cannot watch a connection: {e}");
             return false;
         }
+        transport::set_keepalive(&stream, &self.config.options);
         let peer = stream.peer_description();
         self.conn = Some(Conn {
             stream,
@@ -381,6 +457,8 @@ impl Session {
             max_msg_frames: options.max_msg_frames,
         };
         conn.zmtp = Some(Connection::new(config, &mut conn.out));
+        // Known now for a connect that was pending at `install`.
+        conn.peer = conn.stream.peer_description();
         // Data may already be waiting, and an edge may have passed: try both directions.
         conn.readable = true;
         conn.writable = true;
@@ -390,11 +468,18 @@ impl Session {
 
     /// Moves data both ways as far as it can, then decides whether the session is over.
     fn drive(&mut self, cx: &mut Cx<'_>) -> Status {
-        if let Err(reason) = self.read_input(cx) {
-            return self.lost(cx, &reason);
-        }
-        if let Err(e) = self.write_output() {
-            return self.lost(cx, &format!("write failed: {e}"));
+        loop {
+            if let Err(cause) = self.read_input(cx) {
+                return self.lost(cx, cause);
+            }
+            if let Err(e) = self.write_output() {
+                return self.lost(cx, Cause::Other(format!("write failed: {e}")));
+            }
+            // Reading waited for the output to drain; if it has, read on.
+            if !self.read_held || self.output_over_allowance() {
+                break;
+            }
+            self.read_held = false;
         }
         if self.finished() {
             Status::Done
@@ -403,8 +488,20 @@ impl Session {
         }
     }
 
-    fn read_input(&mut self, cx: &mut Cx<'_>) -> Result<(), String> {
+    /// Whether the output buffer holds more than the socket's data plus `REPLY_ROOM`: then
+    /// the peer is not reading what it makes us write, and we stop reading from it.
+    fn output_over_allowance(&self) -> bool {
+        self.conn
+            .as_ref()
+            .is_some_and(|c| c.out.len() > self.data_out.max(OUT_BATCH) + REPLY_ROOM)
+    }
+
+    fn read_input(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
         loop {
+            if self.output_over_allowance() {
+                self.read_held = true;
+                return Ok(());
+            }
             let Some(conn) = &mut self.conn else {
                 return Ok(());
             };
@@ -431,7 +528,7 @@ impl Session {
             }
             let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
             match conn.stream.read_into(&mut conn.rbuf, room) {
-                Ok(0) => return Err("peer closed the connection".to_owned()),
+                Ok(0) => return Err(Cause::Other("peer closed the connection".to_owned())),
                 // A short read emptied the kernel's queue; the next arrival raises a new
                 // edge, so skip the read that would only say WouldBlock.
                 Ok(n) if n < room => {
@@ -445,15 +542,16 @@ impl Session {
                         return Ok(());
                     }
                     io::ErrorKind::Interrupted => continue,
-                    _ => return Err(format!("read failed: {e}")),
+                    _ => return Err(Cause::Other(format!("read failed: {e}"))),
                 },
             }
+            self.heartbeat.heard(cx.now);
             self.decode(cx)?;
         }
     }
 
     /// Decodes everything buffered and hands the messages to the socket in one batch.
-    fn decode(&mut self, cx: &mut Cx<'_>) -> Result<(), String> {
+    fn decode(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
         let Some(conn) = &mut self.conn else {
             return Ok(());
         };
@@ -472,6 +570,7 @@ impl Session {
                 Event::Message(msg) => self.inbound.push(msg),
                 Event::Subscribe(topic) => self.subscription(true, &topic),
                 Event::Cancel(topic) => self.subscription(false, &topic),
+                Event::Ping(ttl) => self.heartbeat.peer_ping(cx.now, ttl),
             }
         }
         self.events = events;
@@ -480,23 +579,26 @@ impl Session {
             log::warn!("connection to {peer}: protocol error: {e}");
             // One attempt to tell the peer why (an ERROR command may be queued).
             let _ = self.write_output();
-            return Err(format!("protocol error: {e}"));
+            return Err(Cause::Protocol(format!("protocol error: {e}")));
         }
         Ok(())
     }
 
     fn handshake_ready(&mut self, cx: &mut Cx<'_>, info: &PeerInfo) {
         self.handshake_deadline = None;
+        self.heartbeat.start(cx.now);
+        self.raise(EventKind::HandshakeSucceeded);
         self.backoff = self.config.options.reconnect_ivl;
         self.handshakes += 1;
         match &self.pipe {
             None => {
                 let options = &self.config.options;
-                let (ours, theirs) = link(
+                let (ours, theirs) = link_with(
                     Notifier::Reactor(cx.reactor.clone(), self.key),
                     Notifier::Socket(self.socket.mailbox.clone()),
                     options.rcvhwm,
                     options.sndhwm,
+                    options.conflate && self.config.socket_type.conflates(),
                 );
                 let routing_id = self
                     .config
@@ -598,7 +700,11 @@ impl Session {
         if let Some(d) = direct.as_mut() {
             d.idle = false;
             if !d.pending.is_empty() {
-                conn.out.append(&mut d.pending);
+                // The tail of a message the socket began to write goes first: whatever the
+                // session queued since (a PONG, say) has not been written yet.
+                let mut out = std::mem::take(&mut d.pending);
+                out.append(&mut conn.out);
+                conn.out = out;
             }
         }
         let mut drained = false;
@@ -614,6 +720,7 @@ impl Session {
                             }
                         }
                     }
+                    self.data_out = conn.out.len();
                 }
             }
             if conn.out.is_empty() || !conn.writable {
@@ -665,17 +772,39 @@ impl Session {
     }
 
     /// The connection is gone: accepted sessions end, connecting ones try again later.
-    fn lost(&mut self, cx: &mut Cx<'_>, reason: &str) -> Status {
+    fn lost(&mut self, cx: &mut Cx<'_>, cause: Cause) -> Status {
         self.withdraw_direct();
         if let Some(conn) = &self.conn {
-            log::debug!("connection to {} closed: {reason}", conn.peer);
+            log::debug!("connection to {} closed: {}", conn.peer, cause.reason());
+            match &conn.zmtp {
+                // The connect attempt itself failed: its socket is closed.
+                None => self.raise(EventKind::Closed),
+                Some(zmtp) => {
+                    if !zmtp.is_ready() {
+                        self.raise(match &cause {
+                            Cause::Protocol(reason) => EventKind::HandshakeFailedProtocol {
+                                reason: reason.clone(),
+                            },
+                            Cause::Other(reason) => EventKind::HandshakeFailedNoDetail {
+                                reason: reason.clone(),
+                            },
+                        });
+                    }
+                    self.raise(EventKind::Disconnected {
+                        reason: cause.reason().to_owned(),
+                    });
+                }
+            }
         }
         if let Some(mut conn) = self.conn.take() {
             let _ = cx.registry.deregister(&mut conn.stream);
         }
         self.read_paused = false;
+        self.read_held = false;
         self.inbound.clear();
         self.handshake_deadline = None;
+        self.connect_deadline = None;
+        self.heartbeat.stop();
         if !self.pipe_persists {
             self.pipe = None;
         }
@@ -704,7 +833,20 @@ impl Session {
         );
         self.backoff = next;
         self.reconnect_at = Some(cx.now + delay);
+        self.raise(EventKind::ConnectRetried { interval: delay });
         Status::Continue
+    }
+
+    /// Raises a monitor event about this session's endpoint and peer (once connected).
+    fn raise(&self, kind: EventKind) {
+        let peer = self
+            .conn
+            .as_ref()
+            .filter(|c| c.zmtp.is_some())
+            .map(|c| c.peer.as_str());
+        self.socket
+            .monitors
+            .raise(kind, &self.config.endpoint, peer);
     }
 }
 

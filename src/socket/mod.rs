@@ -28,7 +28,7 @@ use crate::endpoint::Endpoint;
 use crate::mailbox::{Mailbox, Notifier};
 use crate::monitor::{EventKind, Monitor, MonitorHub, DEFAULT_MONITOR_CAPACITY};
 use crate::options::Options;
-use crate::pipe::{link, with_replying, Pipe, PipeId};
+use crate::pipe::{link_with, with_replying, Pipe, PipeId};
 use crate::reactor::{IoCommand, ReactorShared, SessionConfig};
 use crate::{transport, Error, Message, Result, SendError, SocketType};
 use pattern::Pattern;
@@ -357,17 +357,19 @@ impl Socket {
         let mut config = self.session_config();
         config.connect_routing_id = connect_id.clone();
         config.endpoint = parsed.to_string();
-        // A ROUTER can only address a peer once it knows its routing id, so its link is
-        // made when the handshake completes; every other type gets its link now, so that
-        // messages queue before the peer is there.
-        let (pipe, pipe_id) = if self.kind == SocketType::Router {
+        // A ROUTER can only address a peer once it knows its routing id, and `immediate`
+        // wants no queue for a peer that is not there, so those links are made when the
+        // handshake completes (and end with the connection); every other link is made now,
+        // so that messages queue before the peer is there.
+        let (pipe, pipe_id) = if self.kind == SocketType::Router || self.options.immediate {
             (None, None)
         } else {
-            let (ours, theirs) = link(
+            let (ours, theirs) = link_with(
                 Notifier::Socket(self.link.mailbox.clone()),
                 Notifier::Reactor(reactor.clone(), session_key),
                 self.options.sndhwm,
                 self.options.rcvhwm,
+                self.conflating(),
             );
             let peer = PeerMeta {
                 routing_id: connect_id.unwrap_or_default(),
@@ -525,6 +527,11 @@ impl Socket {
         }
     }
 
+    /// Whether this socket's links conflate (`conflate` on, and meaningful for its type).
+    fn conflating(&self) -> bool {
+        self.options.conflate && self.kind.conflates()
+    }
+
     fn inproc_peer(&self) -> crate::inproc::Peer {
         crate::inproc::Peer {
             socket_id: self.link.id,
@@ -533,6 +540,7 @@ impl Socket {
             sndhwm: self.options.sndhwm,
             rcvhwm: self.options.rcvhwm,
             routing_id: self.options.routing_id.clone(),
+            conflate: self.conflating(),
         }
     }
 

@@ -348,6 +348,13 @@ pub(crate) fn connect(target: &ConnectTarget) -> io::Result<Stream> {
     }
 }
 
+/// Applies the socket's TCP keepalive options to a tcp connection; other streams have none.
+pub(crate) fn set_keepalive(stream: &Stream, options: &crate::options::Options) {
+    if let Stream::Tcp(s) = stream {
+        tcp::set_keepalive(s, options);
+    }
+}
+
 /// Maps a bind error: "address in use" becomes [`Error::AddressInUse`] naming `endpoint`.
 fn bind_error(endpoint: &str, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::AddrInUse {

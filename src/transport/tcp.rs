@@ -9,6 +9,7 @@
 
 use super::{bind_error, Listener};
 use crate::endpoint::{Endpoint, Host, TcpAddr};
+use crate::options::Options;
 use crate::{Error, Result};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
@@ -152,6 +153,40 @@ pub(super) fn connect(target: &TcpTarget) -> io::Result<mio::net::TcpStream> {
     Ok(stream)
 }
 
+/// Applies the socket's TCP keepalive options to a connection (libzmq's
+/// `ZMQ_TCP_KEEPALIVE*`); what is unset keeps the operating system's value. A failure only
+/// costs the keepalive, so it is logged, not returned.
+pub(super) fn set_keepalive(stream: &mio::net::TcpStream, options: &Options) {
+    let sock = socket2::SockRef::from(stream);
+    if let Some(on) = options.tcp_keepalive {
+        if let Err(e) = sock.set_keepalive(on) {
+            log::debug!("cannot set SO_KEEPALIVE: {e}");
+        }
+        if !on {
+            return;
+        }
+    }
+    let mut params = socket2::TcpKeepalive::new();
+    let mut any = false;
+    if let Some(idle) = options.tcp_keepalive_idle {
+        params = params.with_time(idle);
+        any = true;
+    }
+    if let Some(intvl) = options.tcp_keepalive_intvl {
+        params = params.with_interval(intvl);
+        any = true;
+    }
+    if let Some(cnt) = options.tcp_keepalive_cnt {
+        params = params.with_retries(cnt);
+        any = true;
+    }
+    if any {
+        if let Err(e) = sock.set_tcp_keepalive(&params) {
+            log::debug!("cannot set the TCP keepalive parameters: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::round_trip;
@@ -249,6 +284,32 @@ mod tests {
             let ep = Endpoint::parse(s).unwrap();
             assert!(matches!(resolve(&ep), Err(Error::InvalidEndpoint { .. })));
         }
+    }
+
+    #[test]
+    fn keepalive_options_reach_the_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = mio::net::TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap());
+        let sock = socket2::SockRef::from(&stream);
+        let options = Options {
+            tcp_keepalive: Some(true),
+            tcp_keepalive_idle: Some(std::time::Duration::from_secs(42)),
+            tcp_keepalive_intvl: Some(std::time::Duration::from_secs(7)),
+            tcp_keepalive_cnt: Some(3),
+            ..Options::default()
+        };
+        set_keepalive(&stream, &options);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.keepalive_time().unwrap().as_secs(), 42);
+        assert_eq!(sock.keepalive_interval().unwrap().as_secs(), 7);
+        assert_eq!(sock.keepalive_retries().unwrap(), 3);
+        let off = Options {
+            tcp_keepalive: Some(false),
+            ..Options::default()
+        };
+        set_keepalive(&stream, &off);
+        assert!(!sock.keepalive().unwrap());
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub(crate) enum Event {
     Subscribe(Bytes),
     /// The peer cancelled a subscription (CANCEL command).
     Cancel(Bytes),
+    /// The peer sent a PING (already answered with a PONG) announcing this time-to-live in
+    /// tenths of a second (0: none).
+    Ping(u16),
 }
 
 #[derive(Debug)]
@@ -326,6 +329,7 @@ impl Connection {
             Command::Ping { ttl, context } => {
                 trace!("zmtp: PING ttl={ttl}");
                 command::encode_pong(&context, out);
+                events.push(Event::Ping(ttl));
             }
             Command::Pong(_) => trace!("zmtp: PONG"),
             Command::Subscribe(topic) => events.push(Event::Subscribe(topic)),
@@ -397,7 +401,6 @@ impl Connection {
 
     /// Encodes a PING with a TTL in tenths of a second and a context (cut to 16 bytes), for
     /// heartbeating. Call it only once the connection is ready.
-    #[allow(dead_code)] // Used by heartbeats, which come next.
     pub fn encode_ping(ttl_deciseconds: u16, context: &[u8], out: &mut OutBuf) {
         command::encode_ping(ttl_deciseconds, context, out);
     }
@@ -679,6 +682,7 @@ mod tests {
             Event::Ready(peer),
             msg_event(&[b"one"]),
             msg_event(&[b"a", b"", b"c"]),
+            Event::Ping(100),
             msg_event(&[&[7u8; 300][..]]),
             msg_event(&[b"xyz"]),
             Event::Subscribe(Bytes::from("news")),
@@ -904,7 +908,7 @@ mod tests {
     }
 
     #[test]
-    fn ping_gets_pong_and_no_event() {
+    fn ping_gets_pong_and_reports_only_its_ttl() {
         let (mut conn, mut out, mut input) = ready_conn(config(SocketType::Pull), 1);
         let mut context = b"\x00\x0a".to_vec();
         context.extend_from_slice(&[b'z'; 20]);
@@ -913,7 +917,7 @@ mod tests {
         let mut events = Vec::new();
         conn.handle_input(&mut input, &mut out, &mut events)
             .unwrap();
-        assert!(events.is_empty());
+        assert_eq!(events, [Event::Ping(10)]);
         assert_eq!(drain(&mut out), command(b"PONG", &[b'z'; 16]));
     }
 

@@ -5,6 +5,7 @@
 //! synchronises by sleeping.
 #![allow(dead_code)]
 
+pub mod events;
 pub mod raw;
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
