@@ -37,6 +37,8 @@ pub struct Fed {
     pub frames: usize,
     /// SUBSCRIBE and CANCEL events.
     pub subscriptions: usize,
+    /// PING commands (each already answered with a PONG).
+    pub pings: usize,
 }
 
 impl Codec {
@@ -79,6 +81,7 @@ impl Codec {
                     fed.frames += m.len();
                 }
                 Event::Subscribe(_) | Event::Cancel(_) => fed.subscriptions += 1,
+                Event::Ping(_) => fed.pings += 1,
             }
         }
         result.map(|()| fed)
