@@ -1138,7 +1138,8 @@ mod tests {
         let mut events = Vec::new();
         conn.handle_input(&mut input, &mut out, &mut events)
             .unwrap();
-        assert_eq!(events.len(), 1);
+        assert_eq!(events.last(), Some(&msg_event(&[b"a", b"b", b"c"])));
+        assert_eq!(events.len(), 6, "five PINGs and the message");
     }
 
     #[test]
