@@ -13,14 +13,23 @@
 //! (and frames holding TABs or newlines) survive the trip.
 //!
 //! Exit codes: 0 success, 1 any other error (for example an address in use), 2 bad
-//! arguments (including a malformed endpoint or an unknown transport), 3 timeout.
+//! arguments (including a malformed endpoint, an unknown transport or an option value out
+//! of range), 3 timeout.
+//!
+//! With `--monitor` every socket event goes to stderr as one line, `monitor: EVENT
+//! ENDPOINT [DETAIL]`. What must stay true: the monitor is attached before the first
+//! bind/connect (so LISTENING is seen), events are printed by a thread of their own (so a
+//! blocked receive never holds them back), and every event raised before the socket and
+//! context are closed is on stderr before the process exits.
 //!
 //! Run `cargo run --example zmq_cat -- --help` for the full usage text.
 
-use ferrozmq::{Context, Error, Message, Socket, SocketType};
+use ferrozmq::{Context, Error, Message, Monitor, Socket, SocketType};
 use std::borrow::Cow;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 const USAGE: &str = "\
@@ -49,13 +58,30 @@ OPTIONS:
   --delay-ms MS      sleep MS after bind/connect, before the first send
   --linger-ms MS     on exit, wait at most MS to deliver queued messages
                      (default: wait until everything is delivered)
+  --heartbeat-ivl MS send a ZMTP PING after MS of silence on a connection
+                     (0 = no heartbeats, the default)
+  --heartbeat-timeout MS
+                     close a connection when nothing at all arrived for MS after
+                     a PING was sent (at least 1; default: the interval)
+  --heartbeat-ttl MS the TTL announced in our PINGs, rounded down to deciseconds
+                     (at most 6553599; default: none)
+  --handshake-ivl MS close a connection whose handshake has not completed
+                     within MS (0 = no limit; default 30000)
+  --monitor          write each socket event to stderr as one line,
+                     `monitor: EVENT ENDPOINT` or `monitor: EVENT ENDPOINT DETAIL`
+                     (EVENT is libzmq's name without ZMQ_EVENT_: LISTENING,
+                     ACCEPTED, HANDSHAKE_SUCCEEDED, DISCONNECTED, ...)
   -h, --help         print this help
+
+The heartbeat and handshake options apply to every connection of the socket, take
+at most 2147483647 ms (libzmq's limit), and --heartbeat-timeout and --heartbeat-ttl
+need --heartbeat-ivl.
 
 FORMAT: one message per line, frames separated by one TAB; an empty line is a
 message of one empty frame. Without --hex, stdin bytes are sent as they are and
 received frames that are not UTF-8 are printed lossily.
 
-EXIT: 0 ok, 1 error, 2 bad arguments or endpoint, 3 timeout
+EXIT: 0 ok, 1 error, 2 bad arguments, option value or endpoint, 3 timeout
 ";
 
 /// What the program does with its socket.
@@ -81,6 +107,12 @@ struct Options {
     hex: bool,
     delay: Option<Duration>,
     linger: Option<Duration>,
+    heartbeat_ivl: Option<Duration>,
+    heartbeat_timeout: Option<Duration>,
+    heartbeat_ttl: Option<Duration>,
+    /// `None`: leave the library's default; `Some(None)`: no limit.
+    handshake_ivl: Option<Option<Duration>>,
+    monitor: bool,
 }
 
 /// Why the program stops early: the exit code and the message for stderr.
@@ -94,6 +126,18 @@ const EXIT_ERROR: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_TIMEOUT: u8 = 3;
 
+/// The largest millisecond value the liveness options take: libzmq's options are a C
+/// `int` of milliseconds, and a bound keeps every deadline computed from them in range.
+const MAX_OPTION_MS: u64 = i32::MAX as u64;
+
+/// The largest `--heartbeat-ttl`: the TTL travels as a u16 of deciseconds.
+const MAX_TTL_MS: u64 = u16::MAX as u64 * 100 + 99;
+
+/// How long, once the socket and context are closed, to wait for the monitor thread to
+/// print the last events. The library ends the monitor at once then; this only bounds the
+/// exit should it not.
+const MONITOR_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
 impl Failure {
     fn error(message: impl Into<String>) -> Failure {
         Failure {
@@ -105,7 +149,7 @@ impl Failure {
     /// A library error during `what`, with the exit code its kind calls for.
     fn zmq(what: &str, err: Error) -> Failure {
         let code = match err {
-            Error::InvalidEndpoint { .. } => EXIT_USAGE,
+            Error::InvalidEndpoint { .. } | Error::InvalidOption { .. } => EXIT_USAGE,
             Error::Timeout => EXIT_TIMEOUT,
             _ => EXIT_ERROR,
         };
@@ -166,6 +210,11 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
     let mut hex = false;
     let mut delay = None;
     let mut linger = None;
+    let mut heartbeat_ivl = None;
+    let mut heartbeat_timeout = None;
+    let mut heartbeat_ttl = None;
+    let mut handshake_ivl = None;
+    let mut monitor = false;
 
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -184,6 +233,19 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
             "--hex" => hex = true,
             "--delay-ms" => delay = Some(parse_millis(flag, value()?)?),
             "--linger-ms" => linger = Some(parse_millis(flag, value()?)?),
+            "--heartbeat-ivl" => {
+                heartbeat_ivl = Some(parse_millis_in(flag, value()?, 0, MAX_OPTION_MS)?)
+            }
+            "--heartbeat-timeout" => {
+                heartbeat_timeout = Some(parse_millis_in(flag, value()?, 1, MAX_OPTION_MS)?)
+            }
+            "--heartbeat-ttl" => {
+                heartbeat_ttl = Some(parse_millis_in(flag, value()?, 0, MAX_TTL_MS)?)
+            }
+            "--handshake-ivl" => {
+                handshake_ivl = Some(parse_millis_in(flag, value()?, 0, MAX_OPTION_MS)?)
+            }
+            "--monitor" => monitor = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -206,6 +268,19 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
     let identity = raw_identity
         .map(|id| decode_arg("--identity", &id, hex))
         .transpose()?;
+    // 0 turns heartbeats off and the handshake limit off, as in libzmq.
+    let heartbeat_ivl = heartbeat_ivl.filter(|d: &Duration| !d.is_zero());
+    if heartbeat_ivl.is_none() {
+        for (flag, given) in [
+            ("--heartbeat-timeout", heartbeat_timeout.is_some()),
+            ("--heartbeat-ttl", heartbeat_ttl.is_some()),
+        ] {
+            if given {
+                return Err(format!("{flag} needs --heartbeat-ivl (heartbeats are off)"));
+            }
+        }
+    }
+    let handshake_ivl = handshake_ivl.map(|d: Duration| Some(d).filter(|d| !d.is_zero()));
 
     Ok(Some(Options {
         socket_type,
@@ -219,6 +294,11 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         hex,
         delay,
         linger,
+        heartbeat_ivl,
+        heartbeat_timeout,
+        heartbeat_ttl,
+        handshake_ivl,
+        monitor,
     }))
 }
 
@@ -254,6 +334,17 @@ fn parse_number(flag: &str, value: &str) -> Result<u64, String> {
 
 fn parse_millis(flag: &str, value: &str) -> Result<Duration, String> {
     parse_number(flag, value).map(Duration::from_millis)
+}
+
+/// A millisecond value from `min` to `max`.
+fn parse_millis_in(flag: &str, value: &str, min: u64, max: u64) -> Result<Duration, String> {
+    let ms = parse_number(flag, value)?;
+    if !(min..=max).contains(&ms) {
+        return Err(format!(
+            "{flag} takes {min} to {max} milliseconds, not `{value}`"
+        ));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn decode_arg(flag: &str, value: &str, hex: bool) -> Result<Vec<u8>, String> {
@@ -404,6 +495,10 @@ fn run(options: &Options) -> Result<(), Failure> {
     let mut socket = ctx
         .socket(options.socket_type)
         .map_err(|e| Failure::zmq("cannot create socket", e))?;
+    // Attached before any bind or connect, so that LISTENING is among the events.
+    let printer = options
+        .monitor
+        .then(|| MonitorPrinter::start(socket.monitor()));
     let result = setup(&mut socket, options).and_then(|()| serve(&mut socket, options));
     if result.is_err() {
         // Exit promptly on failure instead of waiting to deliver what is still queued.
@@ -413,7 +508,47 @@ fn run(options: &Options) -> Result<(), Failure> {
     // message is delivered.
     drop(socket);
     drop(ctx);
+    if let Some(printer) = printer {
+        printer.finish();
+    }
     result
+}
+
+/// Prints a socket's monitor events to stderr from a thread of its own, so that events
+/// come out while the main thread is blocked in a receive or a send.
+struct MonitorPrinter {
+    /// Disconnected when the thread has printed its last event.
+    done: mpsc::Receiver<()>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl MonitorPrinter {
+    fn start(monitor: Monitor) -> MonitorPrinter {
+        let (done_tx, done) = mpsc::channel::<()>();
+        let thread = thread::spawn(move || {
+            let _done = done_tx;
+            // `recv` fails (Terminated) once the socket and all its connections are gone
+            // and every event was read.
+            while let Ok(event) = monitor.recv() {
+                let mut err = io::stderr().lock();
+                // Nowhere to report a failed write to stderr; keep draining regardless.
+                let _ = writeln!(err, "monitor: {event}").and_then(|()| err.flush());
+            }
+        });
+        MonitorPrinter { done, thread }
+    }
+
+    /// Waits, once the socket and context are closed, until every event is printed.
+    fn finish(self) {
+        match self.done.recv_timeout(MONITOR_DRAIN_LIMIT) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                eprintln!("zmq_cat: the monitor did not end; some events may be missing");
+            }
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = self.thread.join();
+            }
+        }
+    }
 }
 
 /// Options, endpoints, subscriptions and the start-up delay.
@@ -426,6 +561,7 @@ fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
             .set_routing_id(id.clone())
             .map_err(|e| Failure::zmq("cannot set identity", e))?;
     }
+    set_liveness(socket, options)?;
     for ep in &options.binds {
         socket
             .bind(ep)
@@ -441,6 +577,31 @@ fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
     }
     if let Some(delay) = options.delay {
         std::thread::sleep(delay);
+    }
+    Ok(())
+}
+
+/// Heartbeats and the handshake limit; they must be set before bind/connect to apply.
+fn set_liveness(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    if options.heartbeat_ivl.is_some() {
+        socket
+            .set_heartbeat_ivl(options.heartbeat_ivl)
+            .map_err(|e| Failure::zmq("cannot set --heartbeat-ivl", e))?;
+    }
+    if options.heartbeat_timeout.is_some() {
+        socket
+            .set_heartbeat_timeout(options.heartbeat_timeout)
+            .map_err(|e| Failure::zmq("cannot set --heartbeat-timeout", e))?;
+    }
+    if options.heartbeat_ttl.is_some() {
+        socket
+            .set_heartbeat_ttl(options.heartbeat_ttl)
+            .map_err(|e| Failure::zmq("cannot set --heartbeat-ttl", e))?;
+    }
+    if let Some(ivl) = options.handshake_ivl {
+        socket
+            .set_handshake_ivl(ivl)
+            .map_err(|e| Failure::zmq("cannot set --handshake-ivl", e))?;
     }
     Ok(())
 }

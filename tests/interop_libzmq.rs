@@ -2,6 +2,7 @@
 //! ferrozmq binding and libzmq connecting and the reverse: PUSH/PULL both ways and
 //! PAIR/PAIR, with multipart, empty, 255/256-byte boundary and 8 MiB messages.
 //! Plus a hand-written ZMTP peer to check that ferrozmq refuses incompatible socket types.
+//! An ipc socket file libzmq binds is removed by the test's guard: libzmq leaves it behind.
 
 mod util;
 
@@ -44,18 +45,23 @@ fn zsocket(zctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
     s
 }
 
-/// Connects `ferro` and `z` over `t`, `b` binding.
-fn link(t: Transport, b: Binder, ferro: &mut Socket, z: &zmq::Socket) {
+/// Connects `ferro` and `z` over `t`, `b` binding. Keep what it returns until the end of
+/// the test: the guard of libzmq's ipc socket file, which libzmq leaves behind.
+#[must_use = "dropping the guard removes libzmq's ipc socket file"]
+fn link(t: Transport, b: Binder, ferro: &mut Socket, z: &zmq::Socket) -> Option<IpcFile> {
     match b {
         Binder::Ferro => {
             let ep = bind_fresh(ferro, t);
             z.connect(&ep)
                 .unwrap_or_else(|e| panic!("libzmq connect({ep}): {e}"));
+            None
         }
         Binder::Libzmq => {
-            let ep = match t {
-                Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
-                _ => t.fresh_endpoint(),
+            let ipc = (t == Transport::Ipc).then(IpcFile::fresh);
+            let ep = match &ipc {
+                Some(ipc) => ipc.endpoint(),
+                None if t == Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
+                None => t.fresh_endpoint(),
             };
             z.bind(&ep)
                 .unwrap_or_else(|e| panic!("libzmq bind({ep}): {e}"));
@@ -63,6 +69,7 @@ fn link(t: Transport, b: Binder, ferro: &mut Socket, z: &zmq::Socket) {
             ferro
                 .connect(&ep)
                 .unwrap_or_else(|e| panic!("ferrozmq connect({ep}): {e:?}"));
+            ipc
         }
     }
 }
@@ -175,7 +182,7 @@ fn ferrozmq_push_to_libzmq_pull(t: Transport, b: Binder) {
     let zctx = zmq::Context::new();
     let mut push = ctx.socket(SocketType::Push).unwrap();
     let pull = zsocket(&zctx, zmq::PULL);
-    link(t, b, &mut push, &pull);
+    let _ipc = link(t, b, &mut push, &pull);
     ferro_to_libzmq(&mut push, &pull);
 }
 
@@ -185,7 +192,7 @@ fn libzmq_push_to_ferrozmq_pull(t: Transport, b: Binder) {
     let zctx = zmq::Context::new();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let push = zsocket(&zctx, zmq::PUSH);
-    link(t, b, &mut pull, &push);
+    let _ipc = link(t, b, &mut pull, &push);
     libzmq_to_ferro(&push, &mut pull);
     assert_nothing(&mut pull, "libzmq sent nothing more");
 }
@@ -196,7 +203,7 @@ fn pair_both_ways(t: Transport, b: Binder) {
     let zctx = zmq::Context::new();
     let mut fpair = ctx.socket(SocketType::Pair).unwrap();
     let zpair = zsocket(&zctx, zmq::PAIR);
-    link(t, b, &mut fpair, &zpair);
+    let _ipc = link(t, b, &mut fpair, &zpair);
     ferro_to_libzmq(&mut fpair, &zpair);
     libzmq_to_ferro(&zpair, &mut fpair);
     // Ping-pong.

@@ -5,24 +5,17 @@
 //! `\x01topic` (so the SUBSCRIBE/CANCEL commands are encoded right), a ferrozmq XPUB
 //! receives libzmq's, and filtered messages flow both ways. Every wait is bounded; a
 //! subscriber is synchronised by repeating a probe until one arrives, never by sleeping.
+//! Every ipc socket file is removed by the case's guard (libzmq leaves the ones it binds
+//! behind).
+
+mod util;
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use util::IpcFile;
 
 const T: Duration = Duration::from_secs(10);
 const POLL_MS: i32 = 20;
-
-static N: AtomicUsize = AtomicUsize::new(0);
-
-fn ipc_endpoint() -> String {
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "ipc://{}/fz-ips-{}-{n}.sock",
-        std::env::temp_dir().display(),
-        std::process::id()
-    )
-}
 
 /// Every (transport, libzmq binds?) combination.
 fn cases() -> Vec<(&'static str, bool)> {
@@ -42,11 +35,15 @@ fn fsocket(ctx: &Context, kind: SocketType) -> Socket {
     s
 }
 
-/// Joins the two sockets over `transport`, the side given by `zmq_binds` binding.
-fn join(f: &mut Socket, z: &zmq::Socket, transport: &str, zmq_binds: bool) -> String {
-    let ep = match transport {
-        "tcp" => "tcp://127.0.0.1:*".to_string(),
-        _ => ipc_endpoint(),
+/// Joins the two sockets over `transport`, the side given by `zmq_binds` binding. Keep
+/// what it returns until the end of the case: the guard that removes the ipc socket file
+/// (libzmq leaves its own behind).
+#[must_use = "dropping the guard removes the ipc socket file"]
+fn join(f: &mut Socket, z: &zmq::Socket, transport: &str, zmq_binds: bool) -> Option<IpcFile> {
+    let ipc = (transport == "ipc").then(IpcFile::fresh);
+    let ep = match &ipc {
+        Some(ipc) => ipc.endpoint(),
+        None => "tcp://127.0.0.1:*".to_string(),
     };
     let addr = if zmq_binds {
         z.bind(&ep).unwrap();
@@ -60,7 +57,7 @@ fn join(f: &mut Socket, z: &zmq::Socket, transport: &str, zmq_binds: bool) -> St
     } else {
         z.connect(&addr).unwrap();
     }
-    addr
+    ipc
 }
 
 /// Waits for a message on the libzmq socket while letting the ferrozmq socket look at its
@@ -111,7 +108,7 @@ fn libzmq_pub_to_ferrozmq_sub() {
         let ctx = Context::new();
         let publ = zsocket(&zctx, zmq::PUB);
         let mut sub = fsocket(&ctx, SocketType::Sub);
-        join(&mut sub, &publ, transport, zmq_binds);
+        let _ipc = join(&mut sub, &publ, transport, zmq_binds);
         sub.subscribe("A").unwrap();
         sub.subscribe("!").unwrap();
         let deadline = Instant::now() + T;
@@ -155,7 +152,7 @@ fn ferrozmq_pub_to_libzmq_sub() {
         sub.set_subscribe(b"A").unwrap();
         sub.set_subscribe(b"!").unwrap();
         let mut publ = fsocket(&ctx, SocketType::Pub);
-        join(&mut publ, &sub, transport, zmq_binds);
+        let _ipc = join(&mut publ, &sub, transport, zmq_binds);
         let deadline = Instant::now() + T;
         loop {
             assert!(Instant::now() < deadline, "{transport}: never synchronised");
@@ -195,7 +192,7 @@ fn libzmq_xpub_receives_ferrozmq_subscriptions() {
         let ctx = Context::new();
         let xpub = zsocket(&zctx, zmq::XPUB);
         let mut sub = fsocket(&ctx, SocketType::Sub);
-        join(&mut sub, &xpub, transport, zmq_binds);
+        let _ipc = join(&mut sub, &xpub, transport, zmq_binds);
         sub.subscribe("topic").unwrap();
         assert_eq!(
             zrecv(&xpub, &mut sub),
@@ -225,7 +222,7 @@ fn ferrozmq_xpub_receives_libzmq_subscriptions() {
         let ctx = Context::new();
         let sub = zsocket(&zctx, zmq::SUB);
         let mut xpub = fsocket(&ctx, SocketType::XPub);
-        join(&mut xpub, &sub, transport, zmq_binds);
+        let _ipc = join(&mut xpub, &sub, transport, zmq_binds);
         sub.set_subscribe(b"news").unwrap();
         assert_eq!(
             frecv_poking(&mut xpub, &sub),
@@ -255,7 +252,7 @@ fn ferrozmq_xsub_with_libzmq_xpub() {
         let ctx = Context::new();
         let xpub = zsocket(&zctx, zmq::XPUB);
         let mut xsub = fsocket(&ctx, SocketType::XSub);
-        join(&mut xsub, &xpub, transport, zmq_binds);
+        let _ipc = join(&mut xsub, &xpub, transport, zmq_binds);
         xsub.send("\x01T").unwrap();
         assert_eq!(zrecv(&xpub, &mut xsub), [b"\x01T".to_vec()], "{transport}");
         xpub.send("T-data", 0).unwrap();
@@ -280,7 +277,7 @@ fn libzmq_xsub_with_ferrozmq_xpub() {
         let xsub = zsocket(&zctx, zmq::XSUB);
         let mut xpub = fsocket(&ctx, SocketType::XPub);
         xpub.set_xpub_verbose(true).unwrap();
-        join(&mut xpub, &xsub, transport, zmq_binds);
+        let _ipc = join(&mut xpub, &xsub, transport, zmq_binds);
         // Before the link is up libzmq keeps the subscription and sends it once on attach.
         xsub.send(b"\x01T".as_slice(), 0).unwrap();
         assert_eq!(

@@ -2,28 +2,17 @@
 //! either side binding: envelopes, routing ids announced in the handshake, request
 //! correlation, and ROUTER to ROUTER.
 //!
-//! Every wait is bounded by a receive timeout on both sides; nothing sleeps.
+//! Every wait is bounded by a receive timeout on both sides; nothing sleeps. Every ipc
+//! socket file is removed by the test's guard (libzmq leaves the ones it binds behind).
+
+mod util;
 
 use ferrozmq::{Context, Message, Socket, SocketType};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use util::IpcFile;
 
 const WAIT: Duration = Duration::from_secs(5);
 const WAIT_MS: i32 = 5000;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn endpoint(transport: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    match transport {
-        "ipc" => format!(
-            "ipc://{}/ferrozmq-interop-reqrep-{}-{n}.sock",
-            std::env::temp_dir().display(),
-            std::process::id()
-        ),
-        _ => "tcp://127.0.0.1:*".to_owned(),
-    }
-}
 
 fn ours(ctx: &Context, kind: SocketType) -> Socket {
     let mut s = ctx.socket(kind).unwrap();
@@ -41,9 +30,21 @@ fn theirs(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
     s
 }
 
-/// Joins the two sockets on `transport`, `ferro_binds` saying which side binds.
-fn join(transport: &str, ferro_binds: bool, ferro: &mut Socket, lz: &zmq::Socket) {
-    let ep = endpoint(transport);
+/// Joins the two sockets on `transport`, `ferro_binds` saying which side binds. Keep what
+/// it returns until the end of the test: the guard that removes the ipc socket file
+/// (libzmq leaves its own behind).
+#[must_use = "dropping the guard removes the ipc socket file"]
+fn join(
+    transport: &str,
+    ferro_binds: bool,
+    ferro: &mut Socket,
+    lz: &zmq::Socket,
+) -> Option<IpcFile> {
+    let ipc = (transport == "ipc").then(IpcFile::fresh);
+    let ep = match &ipc {
+        Some(ipc) => ipc.endpoint(),
+        None => "tcp://127.0.0.1:*".to_owned(),
+    };
     if ferro_binds {
         ferro.bind(&ep).unwrap();
         lz.connect(&ferro.last_endpoint().unwrap()).unwrap();
@@ -52,6 +53,7 @@ fn join(transport: &str, ferro_binds: bool, ferro: &mut Socket, lz: &zmq::Socket
         let resolved = lz.get_last_endpoint().unwrap().unwrap();
         ferro.connect(&resolved).unwrap();
     }
+    ipc
 }
 
 fn frames(m: &Message) -> Vec<Vec<u8>> {
@@ -67,7 +69,7 @@ fn libzmq_req_to_ferro_rep(t: &str, ferro_binds: bool) {
     let zctx = zmq::Context::new();
     let mut rep = ours(&ctx, SocketType::Rep);
     let req = theirs(&zctx, zmq::REQ);
-    join(t, ferro_binds, &mut rep, &req);
+    let _ipc = join(t, ferro_binds, &mut rep, &req);
     for i in 0..5 {
         let n = i.to_string();
         req.send_multipart(["question", n.as_str()], 0).unwrap();
@@ -82,7 +84,7 @@ fn ferro_req_to_libzmq_rep(t: &str, ferro_binds: bool) {
     let zctx = zmq::Context::new();
     let mut req = ours(&ctx, SocketType::Req);
     let rep = theirs(&zctx, zmq::REP);
-    join(t, ferro_binds, &mut req, &rep);
+    let _ipc = join(t, ferro_binds, &mut req, &rep);
     for i in 0..5 {
         let n = i.to_string();
         req.send(vec!["question", n.as_str()]).unwrap();
@@ -105,7 +107,7 @@ fn libzmq_dealer_to_ferro_router(t: &str, ferro_binds: bool) {
     let mut router = ours(&ctx, SocketType::Router);
     let dealer = theirs(&zctx, zmq::DEALER);
     dealer.set_identity(b"lz-dealer").unwrap();
-    join(t, ferro_binds, &mut router, &dealer);
+    let _ipc = join(t, ferro_binds, &mut router, &dealer);
     dealer.send_multipart(["a", "b"], 0).unwrap();
     assert_eq!(frames(&router.recv().unwrap()), v(&["lz-dealer", "a", "b"]));
     router.send(vec!["lz-dealer", "", "reply"]).unwrap();
@@ -119,7 +121,7 @@ fn ferro_dealer_to_libzmq_router(t: &str, ferro_binds: bool) {
     let mut dealer = ours(&ctx, SocketType::Dealer);
     dealer.set_routing_id("fz-dealer").unwrap();
     let router = theirs(&zctx, zmq::ROUTER);
-    join(t, ferro_binds, &mut dealer, &router);
+    let _ipc = join(t, ferro_binds, &mut dealer, &router);
     dealer.send(vec!["a", "b"]).unwrap();
     assert_eq!(
         router.recv_multipart(0).unwrap(),
@@ -142,14 +144,14 @@ fn probe_from_connecting_dealer(t: &str, ferro_binds: bool) {
         let dealer = theirs(&zctx, zmq::DEALER);
         dealer.set_identity(b"lz-prober").unwrap();
         dealer.set_probe_router(true).unwrap();
-        join(t, true, &mut router, &dealer);
+        let _ipc = join(t, true, &mut router, &dealer);
         assert_eq!(frames(&router.recv().unwrap()), v(&["lz-prober", ""]));
     } else {
         let mut dealer = ours(&ctx, SocketType::Dealer);
         dealer.set_routing_id("fz-prober").unwrap();
         dealer.set_probe_router(true).unwrap();
         let router = theirs(&zctx, zmq::ROUTER);
-        join(t, false, &mut dealer, &router);
+        let _ipc = join(t, false, &mut dealer, &router);
         assert_eq!(router.recv_multipart(0).unwrap(), v(&["fz-prober", ""]));
     }
 }
@@ -169,7 +171,7 @@ fn router_to_router(t: &str, ferro_binds: bool) {
         router.set_connect_routing_id("lz-peer").unwrap();
         router.set_probe_router(true).unwrap();
     }
-    join(t, ferro_binds, &mut router, &their_router);
+    let _ipc = join(t, ferro_binds, &mut router, &their_router);
     let them = if ferro_binds { "lz" } else { "lz-peer" };
     // Our connecting ROUTER makes its link (and sends its probe) once its handshake is
     // done and it looks at its mailbox, here inside `recv`; libzmq waits in a thread.

@@ -104,16 +104,17 @@ fn a_peer_that_answers_is_kept_and_served() {
     let ctx = Context::new();
     let (mut pull, monitor, mut raw) = heartbeating_pull(&ctx, |p| {
         p.set_heartbeat_ivl(Some(50 * MS)).unwrap();
+        p.set_heartbeat_timeout(Some(300 * MS)).unwrap();
     });
-    // Five PINGs, each answered only by a PONG: that is all the traffic there is, and the
-    // connection must survive it.
-    for _ in 0..5 {
+    // Twenty PINGs (a second at least, over three timeouts), each answered only by a PONG:
+    // that is all the traffic there is, and the connection must survive it.
+    for _ in 0..20 {
         let ping = read_command(&mut raw, b"PING");
         raw.write_all(&raw_command(b"PONG", &ping[2..])).unwrap();
     }
     raw.write_all(&raw_message(b"still here")).unwrap();
     assert_eq!(
-        text(&recv(&mut pull, "a message after five heartbeats")),
+        text(&recv(&mut pull, "a message after 20 heartbeats")),
         "still here"
     );
     assert!(
@@ -146,17 +147,18 @@ fn two_ferrozmq_peers_with_heartbeats_stay_connected_while_idle() {
     init();
     let ctx = Context::new();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.set_heartbeat_ivl(Some(20 * MS)).unwrap();
+    pull.set_heartbeat_ivl(Some(50 * MS)).unwrap();
     let server = pull.monitor();
     let ep = bind_fresh(&mut pull, Transport::Tcp);
     let mut push = ctx.socket(SocketType::Push).unwrap();
-    push.set_heartbeat_ivl(Some(20 * MS)).unwrap();
-    push.set_heartbeat_timeout(Some(60 * MS)).unwrap();
+    push.set_heartbeat_ivl(Some(50 * MS)).unwrap();
+    push.set_heartbeat_timeout(Some(250 * MS)).unwrap();
     push.connect(&ep).unwrap();
     expect_kind(&server, &EventKind::HandshakeSucceeded);
-    // Idle for many intervals (QUIET is 5 of them): nothing may drop.
-    assert_nothing(&mut pull, "an idle, heartbeating link");
-    assert_nothing(&mut pull, "an idle, heartbeating link");
+    // Idle for four timeouts (QUIET is 100 ms): only the heartbeats keep the link up.
+    for _ in 0..10 {
+        assert_nothing(&mut pull, "an idle, heartbeating link");
+    }
     send(&mut push, "after the silence", "a message on the kept link");
     assert_eq!(
         text(&recv(&mut pull, "a message on the kept link")),
@@ -312,5 +314,41 @@ fn a_peer_that_never_reads_our_pongs_stops_being_read() {
             text(&recv(&mut pull, "the good peer's messages")),
             format!("m{k}")
         );
+    }
+}
+
+#[test]
+fn what_a_closed_peer_sent_is_read_to_the_end_even_after_our_write_fails() {
+    init();
+    let ctx_a = Context::new();
+    let mut a = ctx_a.socket(SocketType::Pair).unwrap();
+    let ep = bind_fresh(&mut a, Transport::Tcp);
+    let ctx_b = Context::new();
+    let mut b = ctx_b.socket(SocketType::Pair).unwrap();
+    b.set_rcvhwm(10).unwrap(); // B stops reading early; the rest waits in the kernel
+    b.set_linger(Some(Duration::ZERO)).unwrap();
+    let monitor = b.monitor();
+    b.connect(&ep).unwrap();
+    expect_kind(&monitor, &EventKind::HandshakeSucceeded);
+    // Little enough that all of it leaves A's kernel before A closes: B's writes then draw
+    // a reset from A, which would destroy anything still in A's send buffer.
+    const N: usize = 100;
+    for k in 0..N {
+        send(&mut a, format!("{k:04}").repeat(256), "A's messages");
+    }
+    // A closes and lingers until the kernel has taken everything, then its side is gone.
+    drop(a);
+    within(TIMEOUT, "A's linger", move || ctx_a.term());
+    // B writes to the closed peer: the first write draws a reset, a later one fails. The
+    // messages A sent before it went must still all be read.
+    for k in 0..20 {
+        b.try_send(format!("b{k}")).ok();
+        if monitor.recv_timeout(QUIET / 10).is_ok() {
+            break; // B gave up the connection (what this test must not see yet)
+        }
+    }
+    for k in 0..N {
+        let m = recv(&mut b, "every message A sent before it closed");
+        assert_eq!(text(&m), format!("{k:04}").repeat(256));
     }
 }

@@ -125,15 +125,6 @@ fn free_tcp() -> String {
     format!("tcp://{}", l.local_addr().unwrap())
 }
 
-fn ipc(name: &str) -> String {
-    let p = std::env::temp_dir().join(format!(
-        "ferrozmq-perf-tools-{}-{name}.sock",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&p);
-    format!("ipc://{}", p.display())
-}
-
 // --- line checks -----------------------------------------------------------------------------
 
 /// `N` — a plain non-negative integer.
@@ -226,7 +217,9 @@ fn thr_over_tcp() {
 
 #[test]
 fn thr_over_ipc() {
-    let (local, remote) = run_pair("local_thr", "remote_thr", &ipc("thr"), 1024);
+    // Removes the socket file should the test kill the tools at their deadline.
+    let ipc = util::IpcFile::fresh();
+    let (local, remote) = run_pair("local_thr", "remote_thr", &ipc.endpoint(), 1024);
     check_thr(&local.stdout, 1024);
     assert_eq!(remote.stdout, "");
 }
@@ -240,7 +233,9 @@ fn lat_over_tcp() {
 
 #[test]
 fn lat_over_ipc() {
-    let (local, remote) = run_pair("local_lat", "remote_lat", &ipc("lat"), 1);
+    // Removes the socket file should the test kill the tools at their deadline.
+    let ipc = util::IpcFile::fresh();
+    let (local, remote) = run_pair("local_lat", "remote_lat", &ipc.endpoint(), 1);
     check_lat(&remote.stdout, 1);
     assert_eq!(local.stdout, "");
 }

@@ -11,17 +11,24 @@
 //! build is a no-op that takes a fraction of a second.
 //!
 //! Every wait on a child process is bounded: a child still running at its deadline is
-//! killed and the test fails with whatever the child printed.
+//! killed and the test fails with whatever the child printed. A child whose test ends
+//! (or fails) before it exits is killed, so no test leaves a process behind.
+//!
+//! The `--monitor`, heartbeat and handshake tests bind `tcp://127.0.0.1:*` and learn the
+//! port from the `monitor: LISTENING` line, as it is printed, so they race no other
+//! process for a port.
 
 mod util;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+use util::raw;
 
 /// How long any one `zmq_cat` run may take before the test gives up on it.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -49,35 +56,23 @@ impl Output {
 }
 
 /// A running `zmq_cat` whose output is collected in the background (so that a full pipe
-/// never stalls it).
+/// never stalls it). Its stderr also arrives line by line in `stderr_lines` as it is
+/// printed. Dropping it kills the process if it is still running.
 struct Running {
     child: Child,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    stderr_lines: mpsc::Receiver<String>,
     args: Vec<String>,
 }
 
 /// Starts `zmq_cat ARGS` and feeds it `input` on stdin (closed afterwards).
 fn spawn(args: &[&str], input: &[u8]) -> Running {
-    let mut child = Command::new(zmq_cat_path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start zmq_cat");
-    let mut stdin = child.stdin.take().expect("stdin");
+    let (running, mut stdin) = spawn_with_stdin(args);
     // A child that exits early closes the pipe: a failed write is then expected.
     let _ = stdin.write_all(input);
     drop(stdin);
-    let stdout = read_all(child.stdout.take().expect("stdout"));
-    let stderr = read_all(child.stderr.take().expect("stderr"));
-    Running {
-        child,
-        stdout,
-        stderr,
-        args: args.iter().map(|a| a.to_string()).collect(),
-    }
+    running
 }
 
 fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
@@ -86,6 +81,25 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
         let _ = pipe.read_to_end(&mut buf);
         buf
     })
+}
+
+/// Like [`read_all`], and also sends each line (without its newline) as it arrives.
+fn read_lines(pipe: impl Read + Send + 'static) -> (JoinHandle<Vec<u8>>, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut pipe = BufReader::new(pipe);
+        let mut all = Vec::new();
+        let mut line = Vec::new();
+        while matches!(pipe.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            all.extend_from_slice(&line);
+            let text = String::from_utf8_lossy(&line);
+            // Nobody watching the lines is fine: they are kept in `all` as well.
+            let _ = tx.send(text.trim_end_matches('\n').to_owned());
+            line.clear();
+        }
+        all
+    });
+    (reader, rx)
 }
 
 /// Starts `zmq_cat ARGS` and hands back its stdin, still open, to write to.
@@ -99,20 +113,77 @@ fn spawn_with_stdin(args: &[&str]) -> (Running, ChildStdin) {
         .expect("cannot start zmq_cat");
     let stdin = child.stdin.take().expect("stdin");
     let stdout = read_all(child.stdout.take().expect("stdout"));
-    let stderr = read_all(child.stderr.take().expect("stderr"));
+    let (stderr, stderr_lines) = read_lines(child.stderr.take().expect("stderr"));
     let running = Running {
         child,
-        stdout,
-        stderr,
+        stdout: Some(stdout),
+        stderr: Some(stderr),
+        stderr_lines,
         args: args.iter().map(|a| a.to_string()).collect(),
     };
     (running, stdin)
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Running {
     /// Whether the process has exited.
     fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits (up to [`util::TIMEOUT`]) for the next stderr line that starts with `prefix`,
+    /// skipping others, and returns it. Lines are taken in the order printed, so two
+    /// calls in a row also check the order of the two lines.
+    #[track_caller]
+    fn expect_stderr(&mut self, prefix: &str) -> String {
+        let end = Instant::now() + util::TIMEOUT;
+        let mut skipped = Vec::new();
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(line) => skipped.push(line),
+                Err(e) => {
+                    let exited = self.exited();
+                    panic!(
+                        "zmq_cat {:?}: no stderr line starting with {prefix:?} ({e}); \
+                         other lines since the last match: {skipped:?}; exited: {exited}",
+                        self.args
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the next `monitor: EVENT ENDPOINT` or `monitor: EVENT ENDPOINT DETAIL` line
+    /// for exactly this event and endpoint (so `...:4288` does not match `...:42889`).
+    #[track_caller]
+    fn expect_event(&mut self, event: &str, endpoint: &str) -> String {
+        let line = format!("monitor: {event} {endpoint}");
+        let found = self.expect_stderr(&line);
+        assert!(
+            found.len() == line.len() || found[line.len()..].starts_with(' '),
+            "expected `{line}` with or without a detail, got `{found}`"
+        );
+        found
+    }
+
+    /// Waits for `monitor: LISTENING tcp://...` and returns the endpoint, port resolved.
+    #[track_caller]
+    fn listening_endpoint(&mut self) -> String {
+        let line = self.expect_stderr("monitor: LISTENING tcp://127.0.0.1:");
+        line.split(' ')
+            .nth(2)
+            .expect("LISTENING has an endpoint")
+            .to_owned()
     }
 
     /// Waits until the process exits, for at most [`DEADLINE`].
@@ -127,10 +198,14 @@ impl Running {
                 let _ = self.child.wait();
                 break None;
             }
+            // Polling the child with a deadline: std offers no wait with a timeout.
             thread::sleep(Duration::from_millis(10));
         };
-        let stdout = String::from_utf8_lossy(&self.stdout.join().unwrap()).into_owned();
-        let stderr = String::from_utf8_lossy(&self.stderr.join().unwrap()).into_owned();
+        let join = |h: Option<JoinHandle<Vec<u8>>>| {
+            String::from_utf8_lossy(&h.expect("joined once").join().unwrap()).into_owned()
+        };
+        let stdout = join(self.stdout.take());
+        let stderr = join(self.stderr.take());
         match status {
             Some(status) => Output {
                 status,
@@ -156,14 +231,11 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// An ipc endpoint in the temp directory, unique to this process and `name`.
-fn ipc_endpoint(name: &str) -> (String, PathBuf) {
-    let path = std::env::temp_dir().join(format!(
-        "ferrozmq-zmq-cat-{}-{name}.sock",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    (format!("ipc://{}", path.display()), path)
+/// A fresh ipc endpoint whose socket file is removed when the guard drops: zmq_cat's socket
+/// removes it when it closes, but not if the test kills the process at its deadline.
+fn ipc_endpoint() -> (String, util::IpcFile) {
+    let file = util::IpcFile::fresh();
+    (file.endpoint(), file)
 }
 
 fn assert_exit(output: &Output, code: i32, what: &str) {
@@ -316,7 +388,7 @@ fn push_to_pull_over_ipc_round_trips_hex() {
     // Frames with a NUL, a newline, a TAB and bytes that are not UTF-8; an empty frame in
     // the middle; a message of one empty frame.
     let input = "00ff0a09\t\t68656c6c6f\n\ndeadbeef\tc3\n";
-    let (endpoint, path) = ipc_endpoint("hex");
+    let (endpoint, _ipc) = ipc_endpoint();
     let receiver = spawn(
         &[
             "pull",
@@ -337,7 +409,6 @@ fn push_to_pull_over_ipc_round_trips_hex() {
         input.as_bytes(),
     );
     let received = receiver.wait();
-    let _ = std::fs::remove_file(path);
     assert_exit(&sender, 0, "push --mode send --hex");
     assert_exit(&received, 0, "pull --mode recv --hex");
     assert_eq!(received.stdout, input);
@@ -382,7 +453,7 @@ fn pair_request_against_pair_echo() {
 
 #[test]
 fn bad_hex_on_stdin_is_an_error() {
-    let (endpoint, path) = ipc_endpoint("badhex");
+    let (endpoint, _ipc) = ipc_endpoint();
     let output = run(
         &[
             "push",
@@ -396,7 +467,6 @@ fn bad_hex_on_stdin_is_an_error() {
         ],
         b"abc\n",
     );
-    let _ = std::fs::remove_file(path);
     assert_exit(&output, 1, "odd-length hex on stdin");
     assert!(output.stderr.contains("hex"), "{:?}", output.stderr);
 }
@@ -446,7 +516,7 @@ fn bind_to_address_in_use_exits_1() {
 #[test]
 fn req_against_rep_echo() {
     let input = "first\n\nthird\tpart\n";
-    let (endpoint, path) = ipc_endpoint("reqrep");
+    let (endpoint, _ipc) = ipc_endpoint();
     let echo = spawn(
         &[
             "rep",
@@ -474,7 +544,6 @@ fn req_against_rep_echo() {
         input.as_bytes(),
     );
     let echoed = echo.wait();
-    let _ = std::fs::remove_file(path);
     assert_exit(&requester, 0, "req --mode request");
     assert_exit(&echoed, 0, "rep --mode echo");
     assert_eq!(requester.stdout, input);
@@ -605,4 +674,204 @@ fn sub_receives_only_its_prefix() {
     assert_exit(&received, 0, "sub --mode recv --subscribe a");
     assert_exit(&published, 0, "pub --mode send");
     assert_eq!(received.stdout, "a-keep\n".repeat(3));
+}
+
+#[test]
+fn bad_liveness_values_exit_2() {
+    let base = ["pull", "--bind", "inproc://a", "--mode", "recv"];
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "heartbeat interval not a number",
+            &["--heartbeat-ivl", "often"],
+        ),
+        ("negative heartbeat interval", &["--heartbeat-ivl", "-5"]),
+        (
+            "heartbeat interval over libzmq's int",
+            &["--heartbeat-ivl", "2147483648"],
+        ),
+        (
+            "heartbeat timeout of 0",
+            &["--heartbeat-ivl", "100", "--heartbeat-timeout", "0"],
+        ),
+        (
+            "heartbeat timeout not a number",
+            &["--heartbeat-ivl", "100", "--heartbeat-timeout", "1s"],
+        ),
+        (
+            "heartbeat timeout without heartbeats",
+            &["--heartbeat-timeout", "100"],
+        ),
+        (
+            "heartbeat TTL over a u16 of deciseconds",
+            &["--heartbeat-ivl", "100", "--heartbeat-ttl", "6553600"],
+        ),
+        (
+            "heartbeat TTL without heartbeats",
+            &["--heartbeat-ivl", "0", "--heartbeat-ttl", "1000"],
+        ),
+        ("handshake interval not a number", &["--handshake-ivl", "x"]),
+        (
+            "handshake interval that overflows u64",
+            &["--handshake-ivl", "18446744073709551616"],
+        ),
+        ("missing value", &["--handshake-ivl"]),
+        ("--monitor takes no value", &["--monitor", "yes"]),
+    ];
+    for (what, extra) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let output = run(&args, b"");
+        assert_exit(&output, 2, what);
+        assert!(!output.stderr.is_empty(), "{what}: nothing on stderr");
+    }
+}
+
+#[test]
+fn monitor_prints_a_peer_arriving_and_leaving() {
+    let mut pull = spawn(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--mode",
+            "recv",
+            "--count",
+            "1",
+            "--timeout-ms",
+            "20000",
+            "--monitor",
+        ],
+        b"",
+    );
+    let endpoint = pull.listening_endpoint();
+
+    // A peer that completes the handshake and goes away.
+    let first = raw::raw_handshake(&endpoint, "PUSH");
+    pull.expect_event("ACCEPTED", &endpoint);
+    pull.expect_event("HANDSHAKE_SUCCEEDED", &endpoint);
+    drop(first);
+    pull.expect_event("DISCONNECTED", &endpoint);
+
+    // A second one sends the message that ends the run, which must exit cleanly.
+    let _second = raw::raw_peer(&endpoint, "PUSH", b"bye");
+    let output = pull.wait();
+    assert_exit(&output, 0, "pull --monitor --count 1");
+    assert_eq!(output.stdout, "bye\n");
+    assert!(
+        output
+            .stderr
+            .lines()
+            .all(|l| l.starts_with("monitor: ") && l.split(' ').count() >= 3),
+        "every stderr line is `monitor: EVENT ENDPOINT [DETAIL]`: {:?}",
+        output.stderr
+    );
+}
+
+#[test]
+fn monitor_events_are_printed_before_a_failed_exit() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let output = run(
+        &[
+            "pull",
+            "--bind",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--timeout-ms",
+            "5000",
+            "--monitor",
+        ],
+        b"",
+    );
+    drop(listener);
+    assert_exit(&output, 1, "bind to an address in use, with --monitor");
+    let lines: Vec<&str> = output.stderr.lines().collect();
+    let event = lines
+        .iter()
+        .position(|l| l.starts_with(&format!("monitor: BIND_FAILED {endpoint} ")));
+    let error = lines
+        .iter()
+        .position(|l| l.starts_with("zmq_cat: cannot bind"));
+    assert!(
+        matches!((event, error), (Some(e), Some(f)) if e < f),
+        "BIND_FAILED, then the error: {lines:?}"
+    );
+}
+
+#[test]
+fn handshake_ivl_closes_a_peer_that_sends_nothing() {
+    let mut pull = spawn(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--mode",
+            "recv",
+            "--timeout-ms",
+            "20000",
+            "--monitor",
+            "--handshake-ivl",
+            "200",
+        ],
+        b"",
+    );
+    let endpoint = pull.listening_endpoint();
+    let mut silent =
+        TcpStream::connect(endpoint.strip_prefix("tcp://").unwrap()).expect("connect to zmq_cat");
+    // The default limit (30 s) is past the wait in `expect_closed` (util::TIMEOUT), so
+    // only --handshake-ivl can close the connection in time.
+    raw::expect_closed(
+        &mut silent,
+        "--handshake-ivl 200 and a peer that sends nothing",
+    );
+}
+
+#[test]
+fn heartbeat_ivl_pings_a_silent_peer_with_the_ttl_and_times_it_out() {
+    let mut pull = spawn(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--mode",
+            "recv",
+            "--timeout-ms",
+            "20000",
+            "--monitor",
+            "--heartbeat-ivl",
+            "100",
+            "--heartbeat-timeout",
+            "300",
+            "--heartbeat-ttl",
+            "2399",
+        ],
+        b"",
+    );
+    let endpoint = pull.listening_endpoint();
+    // Handshake, then silence: zmq_cat hears nothing after our READY.
+    let mut peer = raw::raw_handshake(&endpoint, "PUSH");
+    let end = Instant::now() + util::TIMEOUT;
+    let mut before = Vec::new();
+    let ping = loop {
+        assert!(
+            Instant::now() < end,
+            "no PING within {:?}; frames: {before:?}",
+            util::TIMEOUT
+        );
+        let frame = raw::read_frame(&mut peer).unwrap_or_else(|e| {
+            panic!("no PING from zmq_cat --heartbeat-ivl 100 ({e}); frames: {before:?}")
+        });
+        match frame.command() {
+            Some((b"PING", data)) => break data.to_vec(),
+            _ => before.push(frame),
+        }
+    };
+    assert!(ping.len() >= 2, "PING without a TTL: {ping:?}");
+    let ttl = u16::from_be_bytes([ping[0], ping[1]]);
+    assert_eq!(ttl, 23, "--heartbeat-ttl 2399 is 23 deciseconds");
+    // Still silent: --heartbeat-timeout closes the connection.
+    raw::expect_closed(
+        &mut peer,
+        "--heartbeat-timeout 300 after an unanswered PING",
+    );
 }

@@ -221,20 +221,21 @@ impl Reactor {
             }
             ready.extend(events.iter().map(|e| {
                 let failed = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                (
-                    e.token().0,
-                    e.is_readable() || failed,
-                    e.is_writable() || failed,
-                )
+                let ready = session::Readiness {
+                    readable: e.is_readable() || failed,
+                    writable: e.is_writable() || failed,
+                    read_closed: e.is_error() || e.is_read_closed(),
+                };
+                (e.token().0, ready)
             }));
-            for (key, readable, writable) in ready.drain(..) {
+            for (key, ready) in ready.drain(..) {
                 if key == WAKER.0 {
                     continue;
                 }
                 if self.listeners.contains_key(&key) {
                     self.accept_all(key);
                 } else {
-                    self.with_session(key, |s, cx| s.on_io(cx, readable, writable));
+                    self.with_session(key, |s, cx| s.on_io(cx, ready));
                 }
             }
             {

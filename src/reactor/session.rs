@@ -74,6 +74,15 @@ pub(super) struct Cx<'a> {
     pub(super) now: Instant,
 }
 
+/// What a readiness event said about a session's stream.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Readiness {
+    pub(super) readable: bool,
+    pub(super) writable: bool,
+    /// The peer closed its side (or the stream failed): read on to the end.
+    pub(super) read_closed: bool,
+}
+
 /// Whether the session goes on.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Status {
@@ -94,6 +103,13 @@ struct Conn {
     out: OutBuf,
     readable: bool,
     writable: bool,
+    /// The peer's FIN (or an error) was reported: reads go on until they return 0, even
+    /// after a short one, because no further readiness edge will come.
+    read_closed: bool,
+    /// A write failed (the peer is gone or reset us): nothing more is written, but what the
+    /// peer sent before it went is still read and delivered, as libzmq does, and the
+    /// connection ends once the input is exhausted.
+    write_error: Option<String>,
     /// Bytes to ask for in the next read (see `read_input`).
     read_size: usize,
     /// The direct-path state shared with the socket's writer, once offered.
@@ -249,12 +265,13 @@ impl Session {
     }
 
     /// The stream reported readiness.
-    pub(super) fn on_io(&mut self, cx: &mut Cx<'_>, readable: bool, writable: bool) -> Status {
+    pub(super) fn on_io(&mut self, cx: &mut Cx<'_>, ready: Readiness) -> Status {
         let Some(conn) = &mut self.conn else {
             return Status::Continue;
         };
-        conn.readable |= readable;
-        conn.writable |= writable;
+        conn.readable |= ready.readable;
+        conn.writable |= ready.writable;
+        conn.read_closed |= ready.read_closed;
         if conn.zmtp.is_none() {
             match conn.stream.finish_connect() {
                 Ok(true) => {
@@ -438,6 +455,8 @@ impl Session {
             out: OutBuf::new(),
             readable: false,
             writable: false,
+            read_closed: false,
+            write_error: None,
             read_size: READ_CHUNK,
             direct: None,
             peer,
@@ -473,7 +492,8 @@ impl Session {
                 return self.lost(cx, cause);
             }
             if let Err(e) = self.write_output() {
-                return self.lost(cx, Cause::Other(format!("write failed: {e}")));
+                self.write_failed(e);
+                continue; // Read what the peer sent before it went.
             }
             // Reading waited for the output to drain; if it has, read on.
             if !self.read_held || self.output_over_allowance() {
@@ -530,15 +550,19 @@ impl Session {
             match conn.stream.read_into(&mut conn.rbuf, room) {
                 Ok(0) => return Err(Cause::Other("peer closed the connection".to_owned())),
                 // A short read emptied the kernel's queue; the next arrival raises a new
-                // edge, so skip the read that would only say WouldBlock.
+                // edge, so skip the read that would only say WouldBlock. Not after the
+                // peer's FIN: it came with this edge, and only the next read reports it.
                 Ok(n) if n < room => {
-                    conn.readable = false;
+                    conn.readable = conn.read_closed;
                     conn.read_size = READ_CHUNK;
                 }
                 Ok(_) => conn.read_size = (conn.read_size * 2).min(MAX_READ),
                 Err(e) => match e.kind() {
                     io::ErrorKind::WouldBlock => {
                         conn.readable = false;
+                        if let Some(error) = &conn.write_error {
+                            return Err(Cause::Other(format!("write failed: {error}")));
+                        }
                         return Ok(());
                     }
                     io::ErrorKind::Interrupted => continue,
@@ -695,6 +719,9 @@ impl Session {
         let Some(zmtp) = &conn.zmtp else {
             return Ok(());
         };
+        if conn.write_error.is_some() {
+            return Ok(()); // Leave what is queued in the pipe for the next connection.
+        }
         let ready = zmtp.is_ready();
         let mut direct = conn.direct.as_ref().map(DirectHandle::lock);
         if let Some(d) = direct.as_mut() {
@@ -768,6 +795,24 @@ impl Session {
             Err(ReadError::Closed) => out_empty,
             Err(ReadError::Empty) => self.closing.is_some() && out_empty,
             Ok(()) => false,
+        }
+    }
+
+    /// A write failed: stop writing (what was encoded for this connection is lost with it,
+    /// as if the kernel had taken it), withdraw the direct path, and keep reading until the
+    /// input is exhausted; `read_input` then ends the connection.
+    fn write_failed(&mut self, e: io::Error) {
+        self.withdraw_direct();
+        if let Some(conn) = &mut self.conn {
+            log::debug!(
+                "connection to {}: write failed: {e}; reading what is left",
+                conn.peer
+            );
+            conn.out = OutBuf::new();
+            conn.write_error = Some(e.to_string());
+            // Look at the input at least once more, even without a new edge.
+            conn.readable = true;
+            conn.read_closed = true;
         }
     }
 

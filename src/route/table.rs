@@ -2,8 +2,9 @@
 //!
 //! What must hold:
 //! - An id names at most one pipe and a pipe has at most one id, in both maps at once.
-//! - Every pipe gets an id: the one the peer asked for when it is free, else a generated
-//!   libzmq-style id (5 bytes: `0x00` then a big-endian counter) that is not in use.
+//! - A pipe gets the id its peer asked for when that id is free (or taken over), a
+//!   generated libzmq-style id (5 bytes: `0x00` then a big-endian counter) not in use when
+//!   it asked for none, and is refused while a live peer holds the id it asked for.
 //! - A routed message goes whole to its pipe or comes back; a pipe found closed is removed.
 
 use crate::pipe::{PipeId, PipeWriter, WriteError};
@@ -26,8 +27,9 @@ pub(crate) enum RouteError {
 pub(crate) struct Added {
     /// The routing id the pipe was given.
     pub(crate) routing_id: Bytes,
-    /// The live pipe that held that id and was taken over (handover); the caller drops it.
-    pub(crate) displaced: Option<PipeWriter>,
+    /// The pipe that held that id and lost it to the new one (handover); the caller drops
+    /// its reading end too.
+    pub(crate) displaced: Option<PipeId>,
 }
 
 /// Routing ids to pipes, with libzmq-style id generation.
@@ -35,11 +37,13 @@ pub(crate) struct Added {
 /// A pipe keeps its name (`by_pipe`) until [`RoutingTable::remove_pipe`], so messages
 /// still queued from a peer that left are delivered under its id; it stops being routable
 /// (`by_id`) as soon as its peer is known to be gone. Every entry of `by_id` is named in
-/// `by_pipe` under the same id.
+/// `by_pipe` under the same id, and `names` is the inverse of `by_pipe`: a name is held by
+/// one pipe, routable or still being drained, until that pipe is removed.
 #[derive(Debug)]
 pub(crate) struct RoutingTable {
     by_id: HashMap<Bytes, PipeWriter>,
     by_pipe: HashMap<PipeId, Bytes>,
+    names: HashMap<Bytes, PipeId>,
     next_generated: u32,
 }
 
@@ -60,41 +64,45 @@ impl RoutingTable {
         RoutingTable {
             by_id: HashMap::new(),
             by_pipe: HashMap::new(),
+            names: HashMap::new(),
             next_generated: seed,
         }
     }
 
-    /// Adds `writer` under `wanted` (empty = generate one). If `wanted` is in use, the new
-    /// pipe takes it over when the holder's peer is gone, or when `handover` is set (the
-    /// holder is then handed back in [`Added::displaced`], no longer named); otherwise the
-    /// new pipe gets a generated id.
-    pub(crate) fn add(&mut self, wanted: Bytes, writer: PipeWriter, handover: bool) -> Added {
+    /// Adds `writer` under `wanted` (empty = generate one). If a pipe holds `wanted`, the
+    /// new one takes it over with `handover` (the holder, named in [`Added::displaced`],
+    /// loses its name and with it what it still has queued). Otherwise the writer comes
+    /// back, as libzmq ignores a peer with a duplicate id, even when the holder's peer is
+    /// gone but its messages are still being read: the caller tries again once the holder
+    /// is removed, so one peer's messages never interleave across its reconnect.
+    pub(crate) fn add(
+        &mut self,
+        wanted: Bytes,
+        writer: PipeWriter,
+        handover: bool,
+    ) -> Result<Added, PipeWriter> {
         let mut displaced = None;
-        let routing_id = match self.by_id.get(&wanted) {
+        let routing_id = match self.names.get(&wanted).copied() {
             _ if wanted.is_empty() => self.generate(),
             None => wanted,
-            Some(holder) if holder.is_closed() => {
+            Some(holder) if handover => {
                 self.by_id.remove(&wanted);
-                wanted
-            }
-            Some(_) if handover => {
-                if let Some(old) = self.by_id.remove(&wanted) {
-                    self.by_pipe.remove(&old.id());
-                    displaced = Some(old);
-                }
+                self.by_pipe.remove(&holder);
+                displaced = Some(holder);
                 wanted
             }
             Some(_) => {
-                log::debug!("routing id {wanted:?} is in use; the new peer gets a generated one");
-                self.generate()
+                self.unroute_if_closed_id(&wanted);
+                return Err(writer);
             }
         };
         self.by_pipe.insert(writer.id(), routing_id.clone());
+        self.names.insert(routing_id.clone(), writer.id());
         self.by_id.insert(routing_id.clone(), writer);
-        Added {
+        Ok(Added {
             routing_id,
             displaced,
-        }
+        })
     }
 
     /// The routing id of pipe `id`.
@@ -105,6 +113,9 @@ impl RoutingTable {
     /// Forgets pipe `id` entirely, returning its writer if it was still routable.
     pub(crate) fn remove_pipe(&mut self, id: PipeId) -> Option<PipeWriter> {
         let routing_id = self.by_pipe.remove(&id)?;
+        if self.names.get(&routing_id) == Some(&id) {
+            self.names.remove(&routing_id);
+        }
         if self.by_id.get(&routing_id).is_some_and(|w| w.id() == id) {
             self.by_id.remove(&routing_id)
         } else {
@@ -121,6 +132,17 @@ impl RoutingTable {
             .by_id
             .get(routing_id)
             .is_some_and(|w| w.id() == id && w.is_closed())
+        {
+            self.by_id.remove(routing_id);
+        }
+    }
+
+    /// Stops routing to the pipe named `routing_id` if its peer has gone away.
+    fn unroute_if_closed_id(&mut self, routing_id: &Bytes) {
+        if self
+            .by_id
+            .get(routing_id)
+            .is_some_and(PipeWriter::is_closed)
         {
             self.by_id.remove(routing_id);
         }
@@ -164,7 +186,7 @@ impl RoutingTable {
             id.put_u32(self.next_generated);
             self.next_generated = self.next_generated.wrapping_add(1);
             let id = id.freeze();
-            if !self.by_id.contains_key(&id) {
+            if !self.names.contains_key(&id) {
                 return id;
             }
         }
@@ -189,15 +211,15 @@ mod tests {
         let (w2, _r2) = new_pipe(2, 0);
         let (w3, _r3) = new_pipe(3, 0);
         assert_eq!(
-            &t.add(Bytes::new(), w1, false).routing_id[..],
+            &t.add(Bytes::new(), w1, false).unwrap().routing_id[..],
             [0, 0xff, 0xff, 0xff, 0xfe]
         );
         assert_eq!(
-            &t.add(Bytes::new(), w2, false).routing_id[..],
+            &t.add(Bytes::new(), w2, false).unwrap().routing_id[..],
             [0, 0xff, 0xff, 0xff, 0xff]
         );
         assert_eq!(
-            &t.add(Bytes::new(), w3, false).routing_id[..],
+            &t.add(Bytes::new(), w3, false).unwrap().routing_id[..],
             [0, 0, 0, 0, 0]
         );
         assert_eq!(t.len(), 3);
@@ -209,8 +231,8 @@ mod tests {
         let (w1, _r1) = new_pipe(1, 0);
         let (w2, _r2) = new_pipe(2, 0);
         let taken = Bytes::from_static(&[0, 0, 0, 0, 7]);
-        t.add(taken.clone(), w1, false);
-        let got = t.add(Bytes::new(), w2, false).routing_id;
+        t.add(taken.clone(), w1, false).unwrap();
+        let got = t.add(Bytes::new(), w2, false).unwrap().routing_id;
         assert_eq!(&got[..], [0, 0, 0, 0, 8]);
     }
 
@@ -218,7 +240,7 @@ mod tests {
     fn routes_by_id_and_reports_unknown_and_full() {
         let mut t = RoutingTable::with_seed(0);
         let (w, mut r) = new_pipe(1, 1);
-        t.add(Bytes::from_static(b"A"), w, false);
+        t.add(Bytes::from_static(b"A"), w, false).unwrap();
         assert_eq!(t.routing_id(1).map(|b| &b[..]), Some(&b"A"[..]));
         t.send(b"A", Message::from("m1")).unwrap();
         assert_eq!(
@@ -234,16 +256,20 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_id_without_handover_gets_a_generated_id() {
+    fn a_duplicate_id_without_handover_is_refused_while_its_holder_lives() {
         let mut t = RoutingTable::with_seed(0);
-        let (w1, mut r1) = new_pipe(1, 0);
+        let (w1, r1) = new_pipe(1, 0);
         let (w2, _r2) = new_pipe(2, 0);
-        t.add(Bytes::from_static(b"X"), w1, false);
-        let added = t.add(Bytes::from_static(b"X"), w2, false);
-        assert_eq!(added.routing_id.len(), 5);
-        assert!(added.displaced.is_none());
+        t.add(Bytes::from_static(b"X"), w1, false).unwrap();
+        let w2 = t.add(Bytes::from_static(b"X"), w2, false).unwrap_err();
+        assert_eq!(w2.id(), 2);
         t.send(b"X", Message::from("to first")).unwrap();
-        assert_eq!(r1.try_read().unwrap(), Message::from("to first"));
+        // Once the holder's peer is gone and its pipe removed, the id is free.
+        drop(r1);
+        let w2 = t.add(Bytes::from_static(b"X"), w2, false).unwrap_err();
+        t.remove_pipe(1);
+        let added = t.add(Bytes::from_static(b"X"), w2, false).unwrap();
+        assert_eq!(&added.routing_id[..], b"X");
     }
 
     #[test]
@@ -251,10 +277,10 @@ mod tests {
         let mut t = RoutingTable::with_seed(0);
         let (w1, _r1) = new_pipe(1, 0);
         let (w2, mut r2) = new_pipe(2, 0);
-        t.add(Bytes::from_static(b"X"), w1, false);
-        let added = t.add(Bytes::from_static(b"X"), w2, true);
+        t.add(Bytes::from_static(b"X"), w1, false).unwrap();
+        let added = t.add(Bytes::from_static(b"X"), w2, true).unwrap();
         assert_eq!(&added.routing_id[..], b"X");
-        assert_eq!(added.displaced.map(|w| w.id()), Some(1));
+        assert_eq!(added.displaced, Some(1));
         assert!(t.routing_id(1).is_none());
         t.send(b"X", Message::from("to second")).unwrap();
         assert_eq!(r2.try_read().unwrap(), Message::from("to second"));
@@ -262,18 +288,21 @@ mod tests {
     }
 
     #[test]
-    fn dead_holder_gives_its_id_up_but_keeps_its_name() {
+    fn a_dead_holder_keeps_its_name_until_removed() {
         let mut t = RoutingTable::with_seed(0);
         let (w1, r1) = new_pipe(1, 0);
         let (w2, r2) = new_pipe(2, 0);
-        t.add(Bytes::from_static(b"X"), w1, false);
+        t.add(Bytes::from_static(b"X"), w1, false).unwrap();
         drop(r1);
-        let added = t.add(Bytes::from_static(b"X"), w2, false);
-        assert_eq!(&added.routing_id[..], b"X");
-        assert!(added.displaced.is_none());
-        // The dead pipe keeps its name for what it still has queued.
+        // The dead pipe keeps its name for what it still has queued, and the newcomer
+        // waits for it to be removed.
+        let w2 = t.add(Bytes::from_static(b"X"), w2, false).unwrap_err();
+        assert_eq!(t.len(), 0, "a dead holder is not routable");
         assert_eq!(t.routing_id(1).map(|b| &b[..]), Some(&b"X"[..]));
         assert!(t.remove_pipe(1).is_none());
+        let added = t.add(Bytes::from_static(b"X"), w2, false).unwrap();
+        assert_eq!(&added.routing_id[..], b"X");
+        assert!(added.displaced.is_none());
         drop(r2);
         assert_eq!(
             t.send(b"X", Message::from("m")),
@@ -290,8 +319,8 @@ mod tests {
         let mut t = RoutingTable::with_seed(0);
         let (w1, mut r1) = new_pipe(1, 0);
         let (w2, r2) = new_pipe(2, 0);
-        t.add(Bytes::from_static(b"A"), w1, false);
-        t.add(Bytes::from_static(b"B"), w2, false);
+        t.add(Bytes::from_static(b"A"), w1, false).unwrap();
+        t.add(Bytes::from_static(b"B"), w2, false).unwrap();
         drop(r2);
         t.unroute_if_closed(1);
         t.unroute_if_closed(2);

@@ -986,16 +986,16 @@ impl Socket {
     /// use ferrozmq::{Context, SocketType};
     ///
     /// let ctx = Context::new();
-    /// let mut sub = ctx.socket(SocketType::Sub)?;
-    /// sub.set_conflate(true)?;
-    /// sub.subscribe("")?;
-    /// sub.bind("inproc://doc-conflate")?;
-    /// let mut publisher = ctx.socket(SocketType::Pub)?;
-    /// publisher.connect("inproc://doc-conflate")?;
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.set_conflate(true)?;
+    /// pull.bind("inproc://doc-conflate")?;
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://doc-conflate")?;
     /// for k in 0..10 {
-    ///     publisher.send(format!("state {k}"))?;
+    ///     push.send(format!("state {k}"))?;
     /// }
-    /// assert_eq!(&sub.recv()?[0][..], b"state 9");
+    /// assert_eq!(&pull.recv()?[0][..], b"state 9");
+    /// assert!(pull.try_recv().is_err()); // the older states are gone
     /// # Ok::<(), ferrozmq::Error>(())
     /// ```
     pub fn set_conflate(&mut self, on: bool) -> Result<()> {

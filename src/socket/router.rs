@@ -9,6 +9,9 @@
 //!   one is `WouldBlock` (so a blocking send waits).
 //! - Every received message starts with a routing id that a send can use to reach the same
 //!   peer while it is connected (see [`RoutingTable`] for how ids are chosen).
+//! - A peer asking for an id a live peer holds (without handover) is parked, unread, until
+//!   the id is free, as libzmq ignores it: its messages then come in order under its id,
+//!   and a peer that reconnects before its old connection is noticed gone keeps its name.
 
 use super::pattern::{unsupported_option, Pattern, PeerMeta, TypeOption};
 use crate::pipe::{Pipe, PipeId};
@@ -25,6 +28,8 @@ pub(crate) struct Router {
     handover: bool,
     probe_router: bool,
     closed: Vec<PipeId>,
+    /// Links whose peer asked for a routing id that a live link holds, with that id.
+    parked: Vec<(Pipe, Bytes)>,
 }
 
 impl Pattern for Router {
@@ -32,28 +37,20 @@ impl Pattern for Router {
         if self.probe_router && pipe.writer.try_write(Message::from(Bytes::new())).is_err() {
             log::debug!("probe_router: link {} cannot take the probe", pipe.id());
         }
-        let added = self.table.add(peer.routing_id, pipe.writer, self.handover);
-        log::trace!(
-            "ROUTER: link {} has routing id {:?}",
-            pipe.reader.id(),
-            added.routing_id
-        );
-        if let Some(old) = added.displaced {
-            log::debug!("ROUTER: handover of {:?} to a new peer", added.routing_id);
-            // Dropping both ends of the old link closes it.
-            self.fq.remove(old.id());
-        }
-        self.fq.attach(pipe.reader);
+        self.admit(pipe, peer.routing_id);
     }
 
     fn detach(&mut self, id: PipeId) {
         self.fq.remove(id);
         self.table.remove_pipe(id);
+        self.parked.retain(|(p, _)| p.id() != id);
+        self.admit_parked();
     }
 
     fn activated(&mut self, id: PipeId) {
         self.fq.activated(id);
         self.table.unroute_if_closed(id);
+        self.admit_parked();
     }
 
     fn reconnected(&mut self, id: PipeId) {
@@ -99,10 +96,17 @@ impl Pattern for Router {
     fn recv(&mut self) -> Result<Message> {
         loop {
             let got = self.fq.recv(&mut self.closed);
-            for id in self.closed.drain(..) {
-                self.table.remove_pipe(id);
+            let mut admitted = false;
+            if !self.closed.is_empty() {
+                for id in self.closed.drain(..) {
+                    self.table.remove_pipe(id);
+                }
+                admitted = self.admit_parked();
             }
             let Some((mut msg, id)) = got else {
+                if admitted {
+                    continue; // A parked peer's messages may be waiting.
+                }
                 return Err(Error::WouldBlock);
             };
             match self.table.routing_id(id) {
@@ -132,6 +136,48 @@ impl Pattern for Router {
             other => return Err(unsupported_option(&other, socket_type)),
         }
         Ok(())
+    }
+}
+
+impl Router {
+    /// Gives `pipe` the routing id `wanted` (or a generated one), or parks it while a live
+    /// peer holds `wanted`.
+    fn admit(&mut self, pipe: Pipe, wanted: Bytes) {
+        let Pipe { reader, writer } = pipe;
+        match self.table.add(wanted.clone(), writer, self.handover) {
+            Ok(added) => {
+                log::trace!(
+                    "ROUTER: link {} has routing id {:?}",
+                    reader.id(),
+                    added.routing_id
+                );
+                if let Some(old) = added.displaced {
+                    log::debug!("ROUTER: handover of {:?} to a new peer", added.routing_id);
+                    // Dropping both ends of the old link closes it.
+                    self.fq.remove(old);
+                }
+                self.fq.attach(reader);
+            }
+            Err(writer) => {
+                log::debug!("ROUTER: routing id {wanted:?} is in use; the new peer waits");
+                self.parked.push((Pipe { reader, writer }, wanted));
+            }
+        }
+    }
+
+    /// Admits the parked links whose id has come free, and drops those whose peer left.
+    /// Says whether any was admitted.
+    fn admit_parked(&mut self) -> bool {
+        if self.parked.is_empty() {
+            return false;
+        }
+        let before = self.parked.len();
+        for (pipe, wanted) in std::mem::take(&mut self.parked) {
+            if !pipe.writer.is_closed() {
+                self.admit(pipe, wanted);
+            }
+        }
+        self.parked.len() < before
     }
 }
 

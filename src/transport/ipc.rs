@@ -119,6 +119,9 @@ fn bind_path(endpoint: &str, path: &Path) -> Result<(Listener, String)> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Err(Error::AddressInUse(endpoint.to_owned()));
                 }
+                // The file went away between the look and the probe (its listener was
+                // closing): nothing is in the way any more.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                     log::info!("removing stale ipc socket file {}", path.display());
                     match std::fs::remove_file(path) {
