@@ -113,14 +113,59 @@ pub enum ProtocolError {
     /// A command frame was marked as part of a multipart message.
     #[error("command frame inside a multipart message")]
     CommandInMessage,
-    /// A message (or handshake command) is larger than the configured limit.
-    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    /// A message (the frames received so far plus the one just announced) is larger than
+    /// `max_msg_size`. Decided from the frame header, before any of its body is read.
+    #[error("message of {size} bytes exceeds max_msg_size, the limit of {limit} bytes")]
     MessageTooLarge {
         /// The size the peer announced.
         size: u64,
         /// The limit in force.
         limit: u64,
     },
+    /// A message has more frames than `max_msg_frames` allows.
+    #[error("message of more than {limit} frames exceeds max_msg_frames")]
+    TooManyFrames {
+        /// The limit in force.
+        limit: u64,
+    },
+    /// An incomplete multipart message holds more than `max_msg_size`, counting its bytes
+    /// plus a fixed overhead per frame (what keeping a frame costs), so that a flood of tiny
+    /// frames cannot use unbounded memory.
+    #[error(
+        "incomplete message of {frames} frames and {bytes} bytes, counted with {overhead} \
+         bytes per frame, exceeds max_msg_size, the limit of {limit} bytes"
+    )]
+    IncompleteMessageTooLarge {
+        /// Frames the message would hold.
+        frames: u64,
+        /// Body bytes the message would hold.
+        bytes: u64,
+        /// What each frame is counted as on top of its bytes.
+        overhead: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A command during the handshake (the peer's READY metadata) is larger than ferrozmq
+    /// accepts there.
+    #[error(
+        "handshake command (READY metadata) of {size} bytes exceeds the limit of {limit} bytes"
+    )]
+    HandshakeCommandTooLarge {
+        /// The size the peer announced.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The peer's READY metadata has a property with an empty name.
+    #[error("peer's READY metadata has a property with an empty name")]
+    EmptyPropertyName,
+    /// The peer's READY metadata names the same property twice (names compare without
+    /// regard to ASCII case, as ZMTP says).
+    #[error("peer's READY metadata repeats the property `{0}`")]
+    DuplicateProperty(String),
+    /// The peer's `Identity` property is longer than ZMTP's 255 bytes.
+    #[error("peer's Identity of {0} bytes is longer than 255 bytes")]
+    IdentityTooLong(usize),
     /// The peer sent an ERROR command.
     #[error("peer reported an error: {0}")]
     PeerError(String),

@@ -20,6 +20,12 @@ mod socket_type;
 mod transport;
 mod zmtp;
 
+/// Hooks for the `cargo fuzz` targets in `fuzz/` (feature `fuzzing`, off by default): thin
+/// wrappers over the ZMTP codec and endpoint parsing. Not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use context::Context;
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;

@@ -473,6 +473,7 @@ impl Session {
             socket_type: self.config.socket_type,
             routing_id: options.routing_id.clone(),
             max_msg_size: options.max_msg_size,
+            max_msg_frames: options.max_msg_frames,
         };
         conn.zmtp = Some(Connection::new(config, &mut conn.out));
         // Known now for a connect that was pending at `install`.

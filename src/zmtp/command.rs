@@ -3,8 +3,9 @@
 //!
 //! It must keep true: parsing never reads past the body (every length field is checked
 //! against what is left, a bad one is `Malformed`), never panics, and slices values out of
-//! the received `Bytes` without copying; encoding emits names exactly as libzmq expects
-//! (`Socket-Type`, `Identity`, case-sensitive).
+//! the received `Bytes` without copying; READY metadata with an empty name, a name given
+//! twice (ignoring ASCII case) or an `Identity` over 255 bytes is refused; encoding emits
+//! names exactly as libzmq expects (`Socket-Type`, `Identity`, case-sensitive).
 
 use super::frame::{encode_header, FLAG_COMMAND};
 use super::OutBuf;
@@ -17,6 +18,8 @@ pub(crate) const PROP_SOCKET_TYPE: &str = "Socket-Type";
 pub(crate) const PROP_IDENTITY: &str = "Identity";
 /// The longest PING context echoed in a PONG.
 pub(crate) const MAX_PING_CONTEXT: usize = 16;
+/// The longest `Identity` ZMTP allows (RFC 37: `identity = 0*255OCTET`).
+pub(crate) const MAX_IDENTITY: usize = 255;
 
 /// A received command, split into what the connection needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,12 +92,17 @@ fn parse_error_reason(data: &[u8]) -> String {
 }
 
 /// Parses READY metadata: repeated name-length u8 + name + value-length u32 BE + value.
+/// An empty name is refused here (RFC 37: names are 1 to 255 characters); duplicates are
+/// left to [`validate_properties`].
 pub(crate) fn parse_properties(data: &Bytes) -> Result<Vec<(String, Bytes)>, ProtocolError> {
     const BAD: ProtocolError = ProtocolError::Malformed("READY properties");
     let mut props = Vec::new();
     let mut pos = 0usize;
     while pos < data.len() {
         let name_len = usize::from(*data.get(pos).ok_or(BAD)?);
+        if name_len == 0 {
+            return Err(ProtocolError::EmptyPropertyName);
+        }
         let name_start = pos + 1;
         let name_end = name_start + name_len;
         let name = data.get(name_start..name_end).ok_or(BAD)?;
@@ -114,6 +122,29 @@ pub(crate) fn parse_properties(data: &Bytes) -> Result<Vec<(String, Bytes)>, Pro
         pos = value_end;
     }
     Ok(props)
+}
+
+/// Checks parsed READY metadata: no property named twice (names compare without regard to
+/// ASCII case, as RFC 37 says, so `Socket-Type` and `socket-type` conflict) and an
+/// `Identity` of at most 255 bytes. Sorting indices keeps this O(n log n) with no
+/// allocation per name, whatever the peer sends.
+pub(crate) fn validate_properties(props: &[(String, Bytes)]) -> Result<(), ProtocolError> {
+    let folded = |i: usize| props[i].0.bytes().map(|c| c.to_ascii_lowercase());
+    // A stable sort keeps equal names in arrival order: the one reported is the repeat.
+    let mut order: Vec<usize> = (0..props.len()).collect();
+    order.sort_by(|&a, &b| folded(a).cmp(folded(b)));
+    if let Some(pair) = order
+        .windows(2)
+        .find(|w| props[w[0]].0.eq_ignore_ascii_case(&props[w[1]].0))
+    {
+        return Err(ProtocolError::DuplicateProperty(props[pair[1]].0.clone()));
+    }
+    for (name, value) in props {
+        if name.eq_ignore_ascii_case(PROP_IDENTITY) && value.len() > MAX_IDENTITY {
+            return Err(ProtocolError::IdentityTooLong(value.len()));
+        }
+    }
+    Ok(())
 }
 
 /// Writes one command frame `[len]name` + the concatenation of `parts`.

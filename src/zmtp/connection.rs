@@ -1,21 +1,29 @@
 //! `Connection`: the state machine of one ZMTP 3.x connection with the NULL mechanism.
 //!
 //! It consumes peer bytes (greeting, then frames), emits [`Event`]s, and writes our replies
-//! (READY, PONG, ERROR) into an [`OutBuf`]. It must keep true: every size limit is checked
-//! on the frame header before waiting for the body; nothing is reserved from an announced
-//! length; frames are sliced out of the input without copying; only complete multipart
-//! messages are delivered; after the first error every call fails with that error.
+//! (READY, PONG, ERROR) into an [`OutBuf`]. It must keep true: every limit (message size,
+//! frame count, an incomplete message's bytes plus [`FRAME_OVERHEAD`] per frame, the size
+//! of a handshake command) is checked on the frame header before waiting for the body, so
+//! what an incomplete message holds stays within `max_msg_size` whatever the peer sends;
+//! nothing is reserved from an announced length; frames are sliced out of the input
+//! without copying; only complete multipart messages are delivered; a handshake that fails
+//! on our side writes an ERROR command; after the first error every call fails with that
+//! error.
 
 use super::command::{self, Command};
 use super::frame::{self, FrameHeader, FLAG_MORE};
 use super::greeting::{self, GREETING_LEN};
 use super::OutBuf;
+use crate::options::FRAME_OVERHEAD;
 use crate::{Message, ProtocolError, SocketType};
 use bytes::{Buf, Bytes, BytesMut};
 use log::{debug, trace};
 
-/// The largest frame accepted before the handshake is complete (hostile-input guard).
-const HANDSHAKE_MAX_FRAME: u64 = 1024 * 1024;
+/// The largest command accepted before the handshake is complete, that is the largest READY
+/// (its name and metadata). libzmq's READY is well under 100 bytes plus whatever metadata
+/// the application added with `ZMQ_METADATA`; 64 KiB is far above that, and small enough
+/// that a peer which never finishes its handshake cannot make us hold much.
+pub(crate) const MAX_HANDSHAKE_COMMAND: u64 = 64 * 1024;
 /// Command frames after the handshake may be at least this long even under a smaller
 /// `max_msg_size`, so heartbeats and subscriptions survive tiny limits.
 const COMMAND_MIN_LIMIT: u64 = 1024;
@@ -31,8 +39,11 @@ pub(crate) struct Config {
     /// Our routing id, announced as `Identity` iff `socket_type.sends_identity()`.
     pub routing_id: Bytes,
     /// Largest accepted message (sum of its frames), `None` for unlimited. Checked on the
-    /// frame header before any byte of the body is waited for.
+    /// frame header before any byte of the body is waited for. It also bounds what an
+    /// incomplete message may hold: its bytes plus [`FRAME_OVERHEAD`] per frame.
     pub max_msg_size: Option<u64>,
+    /// Most frames in one message, `None` for unlimited. Checked on the frame header.
+    pub max_msg_frames: Option<u64>,
 }
 
 /// What the peer told us in its greeting and READY.
@@ -122,6 +133,12 @@ impl Connection {
         self.peer.as_ref()
     }
 
+    /// The incomplete message held: (frames, body bytes). For the fuzz targets' checks.
+    #[cfg(feature = "fuzzing")]
+    pub fn held(&self) -> (u64, u64) {
+        (self.partial.len() as u64, self.partial_size)
+    }
+
     /// How many bytes of the frame body now awaited are still missing, given the `buffered`
     /// bytes of input the caller holds (0 when no body is awaited). The session sizes its
     /// next read with it, so that a large frame lands whole in one buffer.
@@ -150,6 +167,11 @@ impl Connection {
         self.arena = BytesMut::new();
         if let Err(e) = &result {
             debug!("zmtp: connection failed: {e}");
+            // RFC 37 allows an ERROR command during the handshake (after the greetings):
+            // tell the peer why before the connection closes. A peer's own ERROR gets none.
+            if matches!(self.phase, Phase::Handshake) && !matches!(e, ProtocolError::PeerError(_)) {
+                command::encode_error(&error_reason(e), out);
+            }
             self.phase = Phase::Failed(e.clone());
         }
         result
@@ -231,20 +253,46 @@ impl Connection {
             if h.more() || !self.partial.is_empty() {
                 return Err(ProtocolError::CommandInMessage);
             }
-            let limit = if handshaking {
-                Some(HANDSHAKE_MAX_FRAME)
-            } else {
-                self.config.max_msg_size.map(|m| m.max(COMMAND_MIN_LIMIT))
-            };
-            return check_limit(size, limit);
+            if handshaking {
+                if size > MAX_HANDSHAKE_COMMAND {
+                    return Err(ProtocolError::HandshakeCommandTooLarge {
+                        size,
+                        limit: MAX_HANDSHAKE_COMMAND,
+                    });
+                }
+                return Ok(());
+            }
+            return check_limit(
+                size,
+                self.config.max_msg_size.map(|m| m.max(COMMAND_MIN_LIMIT)),
+            );
         }
         if handshaking {
             return Err(ProtocolError::UnexpectedMessage);
         }
-        check_limit(
-            self.partial_size.saturating_add(size),
-            self.config.max_msg_size,
-        )
+        // What the message will hold once this frame is in.
+        let frames = (self.partial.len() as u64).saturating_add(1);
+        let bytes = self.partial_size.saturating_add(size);
+        if let Some(limit) = self.config.max_msg_frames {
+            if frames > limit {
+                return Err(ProtocolError::TooManyFrames { limit });
+            }
+        }
+        check_limit(bytes, self.config.max_msg_size)?;
+        if let (true, Some(limit)) = (h.more(), self.config.max_msg_size) {
+            // Still incomplete after this frame: every frame kept costs bookkeeping too, so
+            // a flood of tiny frames is bounded by the same limit.
+            let held = bytes.saturating_add(frames.saturating_mul(FRAME_OVERHEAD));
+            if held > limit {
+                return Err(ProtocolError::IncompleteMessageTooLarge {
+                    frames,
+                    bytes,
+                    overhead: FRAME_OVERHEAD,
+                    limit,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn on_data(&mut self, more: bool, body: Bytes, events: &mut Vec<Event>) {
@@ -273,7 +321,7 @@ impl Connection {
         }
         if !self.is_ready() {
             return match cmd {
-                Command::Ready(data) => self.on_ready(&data, out, events),
+                Command::Ready(data) => self.on_ready(&data, events),
                 other => Err(ProtocolError::UnexpectedCommand(command_name(&other))),
             };
         }
@@ -291,13 +339,9 @@ impl Connection {
         Ok(())
     }
 
-    fn on_ready(
-        &mut self,
-        data: &Bytes,
-        out: &mut OutBuf,
-        events: &mut Vec<Event>,
-    ) -> Result<(), ProtocolError> {
+    fn on_ready(&mut self, data: &Bytes, events: &mut Vec<Event>) -> Result<(), ProtocolError> {
         let properties = command::parse_properties(data)?;
+        command::validate_properties(&properties)?;
         let find = |name: &str| {
             properties
                 .iter()
@@ -311,7 +355,6 @@ impl Connection {
         let socket_type = match SocketType::from_zmtp_name(&type_name) {
             Some(t) if ours.accepts(t) => t,
             _ => {
-                command::encode_error("Invalid socket type", out);
                 return Err(ProtocolError::IncompatibleSocketType {
                     ours,
                     theirs: String::from_utf8_lossy(&type_name).into_owned(),
@@ -370,6 +413,24 @@ fn check_limit(size: u64, limit: Option<u64>) -> Result<(), ProtocolError> {
     }
 }
 
+/// The reason in our ERROR command: libzmq's words for a wrong socket type, ours (made
+/// printable ASCII, as the ZMTP grammar wants) for the rest.
+fn error_reason(e: &ProtocolError) -> String {
+    if let ProtocolError::IncompatibleSocketType { .. } = e {
+        return "Invalid socket type".to_owned();
+    }
+    e.to_string()
+        .chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
 fn command_name(cmd: &Command) -> String {
     match cmd {
         Command::Ready(_) => "READY".into(),
@@ -394,6 +455,7 @@ mod tests {
             socket_type,
             routing_id: Bytes::new(),
             max_msg_size: None,
+            max_msg_frames: None,
         }
     }
 
@@ -422,6 +484,35 @@ mod tests {
             props.extend_from_slice(id);
         }
         command(b"READY", &props)
+    }
+
+    /// A READY carrying exactly `props` (name, value), in that order, of any size.
+    fn ready_with(props: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut body = b"\x05READY".to_vec();
+        for (name, value) in props {
+            body.push(name.len() as u8);
+            body.extend_from_slice(name);
+            body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            body.extend_from_slice(value);
+        }
+        let mut out = OutBuf::new();
+        frame::encode_header(FLAG_COMMAND, body.len(), &mut out);
+        let mut f = drain(&mut out);
+        f.extend_from_slice(&body);
+        f
+    }
+
+    /// What a connection of type `ours` wrote after its READY: it must be one ERROR command,
+    /// whose reason is returned.
+    fn error_after_ready(ours: SocketType, written: &[u8]) -> String {
+        let mut ready = OutBuf::new();
+        command::encode_ready(ours, None, &mut ready);
+        let ready_len = drain(&mut ready).len();
+        assert!(written.len() > ready_len, "no ERROR command written");
+        match command::parse(body_of(&written[ready_len..])) {
+            Ok(Command::Error(reason)) => reason,
+            other => panic!("expected ERROR, got {other:?}"),
+        }
     }
 
     /// A short command frame `name` + `data` (data below 250 bytes).
@@ -804,9 +895,9 @@ mod tests {
         let (_, _, r) = feed(config(SocketType::Pull), &[&g, &huge]);
         assert_eq!(
             r,
-            Err(ProtocolError::MessageTooLarge {
+            Err(ProtocolError::HandshakeCommandTooLarge {
                 size: 2 << 20,
-                limit: 1 << 20
+                limit: MAX_HANDSHAKE_COMMAND
             })
         );
         let (_, _, r) = feed(
@@ -982,6 +1073,227 @@ mod tests {
     }
 
     #[test]
+    fn hostile_sizes_fail_from_the_header_under_the_default_limit() {
+        let mut cfg = config(SocketType::Pull);
+        cfg.max_msg_size = Some(crate::options::DEFAULT_MAX_MSG_SIZE);
+        let limit = 1u64 << 30;
+        for (size, more) in [
+            (1u64 << 62, false),
+            ((1 << 32) + 5, true),
+            (i64::MAX as u64, false),
+            (limit + 1, false),
+        ] {
+            let (mut conn, mut out, _) = ready_conn(cfg.clone(), 1);
+            let mut input = BytesMut::new();
+            input.extend_from_slice(&[FLAG_LONG | u8::from(more)]);
+            input.extend_from_slice(&size.to_be_bytes());
+            let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+            assert_eq!(
+                r,
+                Err(ProtocolError::MessageTooLarge { size, limit }),
+                "size {size}"
+            );
+            assert!(out.is_empty(), "no ERROR after the handshake");
+        }
+        // Exactly 1 GiB is accepted: the header is consumed and the body awaited.
+        let (mut conn, mut out, _) = ready_conn(cfg, 1);
+        let mut input = BytesMut::new();
+        input.extend_from_slice(&[FLAG_LONG]);
+        input.extend_from_slice(&limit.to_be_bytes());
+        conn.handle_input(&mut input, &mut out, &mut Vec::new())
+            .unwrap();
+        assert_eq!(conn.body_missing(0), 1 << 30);
+    }
+
+    #[test]
+    fn max_msg_frames_counts_frames_per_message() {
+        let limited = || {
+            let mut cfg = config(SocketType::Pull);
+            cfg.max_msg_frames = Some(3);
+            ready_conn(cfg, 1)
+        };
+        // Exactly at the limit passes, and the count restarts with each message.
+        let (mut conn, mut out, mut input) = limited();
+        input.extend_from_slice(&message(&[b"a", b"b", b"c"]));
+        input.extend_from_slice(&message(&[b"d", b"e", b"f"]));
+        input.extend_from_slice(&message(&[b"g"]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events.len(), 3);
+        // One over fails at the fourth frame's header, before its body arrives.
+        let (mut conn, mut out, mut input) = limited();
+        let four = message(&[b"a", b"b", b"c", b"d"]);
+        input.extend_from_slice(&four[..four.len() - 1]);
+        let mut events = Vec::new();
+        let r = conn.handle_input(&mut input, &mut out, &mut events);
+        assert_eq!(r, Err(ProtocolError::TooManyFrames { limit: 3 }));
+        assert!(events.is_empty(), "the partial message is not delivered");
+        // Commands between messages are not frames of a message.
+        let (mut conn, mut out, mut input) = limited();
+        for _ in 0..5 {
+            input.extend_from_slice(&command(b"PING", b"\0\0"));
+        }
+        input.extend_from_slice(&message(&[b"a", b"b", b"c"]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events.last(), Some(&msg_event(&[b"a", b"b", b"c"])));
+        assert_eq!(events.len(), 6, "five PINGs and the message");
+    }
+
+    #[test]
+    fn an_incomplete_message_counts_an_overhead_per_frame() {
+        let limited = || {
+            let mut cfg = config(SocketType::Pull);
+            cfg.max_msg_size = Some(100);
+            ready_conn(cfg, 1)
+        };
+        // 36 bytes in two incomplete frames hold 36 + 2 * 32 = 100: exactly at the limit.
+        let (mut conn, mut out, mut input) = limited();
+        input.extend_from_slice(&message(&[&[1u8; 36][..], b"", b""]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events, vec![msg_event(&[&[1u8; 36][..], b"", b""])]);
+        // 37 bytes: one over, refused at the second header.
+        let (mut conn, mut out, mut input) = limited();
+        let over = message(&[&[1u8; 37][..], b"", b""]);
+        input.extend_from_slice(&over[..2 + 37 + 2]);
+        let r = conn.handle_input(&mut input, &mut out, &mut Vec::new());
+        assert_eq!(
+            r,
+            Err(ProtocolError::IncompleteMessageTooLarge {
+                frames: 2,
+                bytes: 37,
+                overhead: FRAME_OVERHEAD,
+                limit: 100
+            })
+        );
+        // The last frame completes the message, so only bytes count for it: 68 + 32 = 100
+        // bytes in two frames pass although with overheads they would hold 164.
+        let (mut conn, mut out, mut input) = limited();
+        input.extend_from_slice(&message(&[&[1u8; 68][..], &[2u8; 32][..]]));
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_one_byte_frames_is_bounded() {
+        // A limit of 1000 one-byte incomplete frames; the frame-count limit is off.
+        let mut cfg = config(SocketType::Pull);
+        cfg.max_msg_size = Some(1000 * (1 + FRAME_OVERHEAD));
+        let (mut conn, mut out, mut input) = ready_conn(cfg, 1);
+        for _ in 0..1000 {
+            input.extend_from_slice(b"\x01\x01x");
+        }
+        let mut events = Vec::new();
+        conn.handle_input(&mut input, &mut out, &mut events)
+            .unwrap();
+        assert!(events.is_empty() && input.is_empty());
+        input.extend_from_slice(b"\x01\x01x");
+        let r = conn.handle_input(&mut input, &mut out, &mut events);
+        assert!(
+            matches!(
+                r,
+                Err(ProtocolError::IncompleteMessageTooLarge { frames: 1001, .. })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_ready_metadata_is_refused_with_an_error_command() {
+        let g = libzmq_greeting(1);
+        let cases: Vec<(Vec<u8>, ProtocolError)> = vec![
+            (
+                ready_with(&[(b"Socket-Type", b"PUSH"), (b"", b"x")]),
+                ProtocolError::EmptyPropertyName,
+            ),
+            (
+                ready_with(&[(b"Socket-Type", b"PUSH"), (b"Socket-Type", b"PUSH")]),
+                ProtocolError::DuplicateProperty("Socket-Type".into()),
+            ),
+            (
+                ready_with(&[(b"Socket-Type", b"PUSH"), (b"Socket-Type", b"PUB")]),
+                ProtocolError::DuplicateProperty("Socket-Type".into()),
+            ),
+            (
+                ready_with(&[(b"socket-type", b"PUB"), (b"Socket-Type", b"PUSH")]),
+                ProtocolError::DuplicateProperty("Socket-Type".into()),
+            ),
+            (
+                ready_with(&[
+                    (b"Identity", b"a"),
+                    (b"Socket-Type", b"PUSH"),
+                    (b"Identity", b"b"),
+                ]),
+                ProtocolError::DuplicateProperty("Identity".into()),
+            ),
+            (
+                ready_with(&[(b"Socket-Type", b"PUSH"), (b"Identity", &[7u8; 256])]),
+                ProtocolError::IdentityTooLong(256),
+            ),
+            (
+                ready_with(&[(b"Socket-Type", b"PUSH"), (b"X-Big", &[0u8; 70_000])]),
+                ProtocolError::HandshakeCommandTooLarge {
+                    size: 6 + 12 + 4 + 4 + 6 + 4 + 70_000,
+                    limit: MAX_HANDSHAKE_COMMAND,
+                },
+            ),
+        ];
+        for (ready, want) in cases {
+            let (events, written, r) = feed(config(SocketType::Pull), &[&g, &ready]);
+            assert_eq!(r.as_ref(), Err(&want));
+            assert!(events.is_empty());
+            let reason = error_after_ready(SocketType::Pull, &written);
+            assert_eq!(reason, want.to_string());
+        }
+    }
+
+    #[test]
+    fn ready_metadata_at_its_limits_is_accepted() {
+        let g = libzmq_greeting(1);
+        // A 255-byte Identity, other properties, and a READY body of exactly 64 KiB.
+        let id = [7u8; 255];
+        let fixed = 6 + (1 + 11 + 4 + 4) + (1 + 8 + 4 + 255) + (1 + 5 + 4);
+        let pad = vec![0u8; MAX_HANDSHAKE_COMMAND as usize - fixed];
+        let ready = ready_with(&[
+            (b"Socket-Type", b"PUSH"),
+            (b"Identity", &id),
+            (b"X-Pad", &pad),
+        ]);
+        assert_eq!(ready.len(), 9 + MAX_HANDSHAKE_COMMAND as usize);
+        let (events, written, r) = feed(config(SocketType::Pull), &[&g, &ready]);
+        r.unwrap();
+        let [Event::Ready(info)] = &events[..] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(&info.routing_id[..], &id[..]);
+        let mut ours = OutBuf::new();
+        command::encode_ready(SocketType::Pull, None, &mut ours);
+        assert_eq!(written, drain(&mut ours), "READY and nothing else");
+        // One byte more is refused from the header.
+        let mut pad = pad;
+        pad.push(0);
+        let ready = ready_with(&[
+            (b"Socket-Type", b"PUSH"),
+            (b"Identity", &id),
+            (b"X-Pad", &pad),
+        ]);
+        let (_, _, r) = feed(config(SocketType::Pull), &[&g, &ready[..9]]);
+        assert_eq!(
+            r,
+            Err(ProtocolError::HandshakeCommandTooLarge {
+                size: MAX_HANDSHAKE_COMMAND + 1,
+                limit: MAX_HANDSHAKE_COMMAND
+            })
+        );
+    }
+
+    #[test]
     fn encode_message_uses_more_and_long_flags() {
         let bytes = message(&[b"ab", &[0u8; 256][..], b""]);
         assert_eq!(&bytes[..4], b"\x01\x02ab");
@@ -993,9 +1305,9 @@ mod tests {
     }
 
     /// Valid traffic with random bytes changed, or followed by garbage, fed in random chunk
-    /// sizes to every socket type, with and without a size limit: the codec may refuse it
-    /// but must never panic (overflow checks are on in tests) and never hold more input
-    /// than arrived.
+    /// sizes to every socket type, with and without size and frame-count limits: the codec
+    /// may refuse it but must never panic (overflow checks are on in tests), never hold
+    /// more input than arrived, and never keep an incomplete message over its limits.
     #[test]
     fn mutated_and_random_input_never_panics() {
         let mut seed = 0x2545_F491_4F6C_DD1D_u64;
@@ -1025,6 +1337,10 @@ mod tests {
             if round % 2 == 1 {
                 cfg.max_msg_size = Some(next() % 400);
             }
+            if round % 3 == 1 {
+                cfg.max_msg_frames = Some(next() % 5);
+            }
+            let limits = (cfg.max_msg_size, cfg.max_msg_frames);
             let mut bytes = libzmq_greeting((round % 2) as u8);
             bytes.extend(ready(peer.zmtp_name(), Some(b"id")));
             bytes.extend_from_slice(&traffic);
@@ -1049,6 +1365,13 @@ mod tests {
                     break;
                 }
                 assert!(input.len() <= pos);
+                let frames = conn.partial.len() as u64;
+                if let Some(limit) = limits.0 {
+                    assert!(conn.partial_size + frames * FRAME_OVERHEAD <= limit);
+                }
+                if let Some(limit) = limits.1 {
+                    assert!(frames <= limit);
+                }
             }
             delivered += events
                 .iter()

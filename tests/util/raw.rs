@@ -29,6 +29,28 @@ pub fn raw_ready(socket_type: &str) -> Vec<u8> {
     f
 }
 
+/// A READY command carrying exactly `props` (name, value) in that order; a LONG frame when
+/// the body needs one. For malformed metadata a well-behaved peer would never send.
+pub fn raw_ready_with(props: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut body = b"\x05READY".to_vec();
+    for (name, value) in props {
+        body.push(name.len() as u8);
+        body.extend_from_slice(name);
+        body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        body.extend_from_slice(value);
+    }
+    let mut f = match u8::try_from(body.len()) {
+        Ok(short) => vec![0x04, short],
+        Err(_) => {
+            let mut f = vec![0x06];
+            f.extend_from_slice(&(body.len() as u64).to_be_bytes());
+            f
+        }
+    };
+    f.extend_from_slice(&body);
+    f
+}
+
 /// A one-frame message (short form: `body` under 256 bytes).
 pub fn raw_message(body: &[u8]) -> Vec<u8> {
     let mut f = vec![0x00, body.len() as u8];
@@ -39,6 +61,14 @@ pub fn raw_message(body: &[u8]) -> Vec<u8> {
 /// Connects to `ep` (tcp) as a raw ZMTP peer of type `socket_type`: sends its greeting,
 /// reads ferrozmq's 64-byte greeting (checked) and sends READY.
 pub fn raw_handshake(ep: &str, socket_type: &str) -> std::net::TcpStream {
+    let mut s = raw_greeted(ep);
+    s.write_all(&raw_ready(socket_type)).unwrap();
+    s
+}
+
+/// Connects to `ep` (tcp) as a raw ZMTP peer: sends its greeting and reads ferrozmq's
+/// 64-byte greeting (checked); the handshake's READY is the caller's to send.
+pub fn raw_greeted(ep: &str) -> std::net::TcpStream {
     let addr = ep.strip_prefix("tcp://").unwrap();
     let mut s = std::net::TcpStream::connect(addr).expect("raw connect");
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -54,7 +84,6 @@ pub fn raw_handshake(ep: &str, socket_type: &str) -> std::net::TcpStream {
     );
     assert_eq!(greeting[10], 3, "ZMTP major version");
     assert_eq!(&greeting[12..16], b"NULL", "mechanism");
-    s.write_all(&raw_ready(socket_type)).unwrap();
     s
 }
 
@@ -68,13 +97,20 @@ pub fn raw_peer(ep: &str, socket_type: &str, body: &[u8]) -> std::net::TcpStream
 /// Waits (up to [`TIMEOUT`]) for ferrozmq to close `s`, reading and dropping whatever it
 /// still sends (its greeting, READY, an ERROR command). Panics if it stays open.
 pub fn expect_closed(s: &mut std::net::TcpStream, why: &str) {
+    read_until_closed(s, why);
+}
+
+/// [`expect_closed`], returning what ferrozmq sent before closing (as far as it arrived:
+/// a reset may drop the tail).
+pub fn read_until_closed(s: &mut std::net::TcpStream, why: &str) -> Vec<u8> {
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
     let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
     loop {
         match s.read(&mut buf) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
             Err(e) => panic!("ferrozmq kept the connection open ({why}): {e}"),
         }
     }
