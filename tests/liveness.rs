@@ -6,7 +6,7 @@
 mod util;
 
 use ferrozmq::{Context, EventKind, SocketType};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 use util::events::*;
@@ -15,31 +15,14 @@ use util::*;
 
 const MS: Duration = Duration::from_millis(1);
 
-/// Reads one frame from `s`: (flags, body).
-fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    s.read_exact(&mut head).expect("a frame header");
-    let len = if head[0] & 0x02 != 0 {
-        let mut rest = [0u8; 7];
-        s.read_exact(&mut rest).unwrap();
-        let mut be = [0u8; 8];
-        be[0] = head[1];
-        be[1..].copy_from_slice(&rest);
-        u64::from_be_bytes(be) as usize
-    } else {
-        usize::from(head[1])
-    };
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    (head[0], body)
-}
-
 /// Reads frames until a command named `name` arrives; returns its data.
 fn read_command(s: &mut TcpStream, name: &[u8]) -> Vec<u8> {
     for _ in 0..1000 {
-        let (flags, body) = read_frame(s);
-        if flags & 0x04 != 0 && body.get(1..1 + usize::from(body[0])) == Some(name) {
-            return body[1 + name.len()..].to_vec();
+        let frame = read_frame(s).expect("a frame");
+        if let Some((n, data)) = frame.command() {
+            if n == name {
+                return data.to_vec();
+            }
         }
     }
     panic!(
