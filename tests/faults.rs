@@ -95,6 +95,15 @@ fn proxy_passes_corrupts_stalls_and_cuts() {
 
 /// A socket with fast reconnects (20 ms, no back-off) and linger 0, so that recovery is
 /// quick and closing never waits.
+/// A socket of `kind` bound on tcp (its blocking calls bounded by [`TIMEOUT`]), and a fault
+/// proxy in front of it: peers connect to `proxy.endpoint()`.
+fn bound_behind_proxy(ctx: &Context, kind: SocketType) -> (Socket, FaultProxy) {
+    let mut socket = bounded_socket(ctx, kind, TIMEOUT);
+    let ep = bind_fresh(&mut socket, Transport::Tcp);
+    let proxy = FaultProxy::start(&ep);
+    (socket, proxy)
+}
+
 fn fast_socket(ctx: &Context, kind: SocketType) -> Socket {
     let mut s = bounded_socket(ctx, kind, TIMEOUT);
     s.set_reconnect_ivl(Duration::from_millis(20)).unwrap();
@@ -209,9 +218,7 @@ fn cut_mid_stream(rst: bool) {
     const SIZE: usize = 1024;
     const BEFORE_CUT: u64 = 1_000;
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.set_sndhwm(0).unwrap(); // no limit: every send is queued at once
     push.connect(&proxy.endpoint()).unwrap();
@@ -292,9 +299,7 @@ fn push_pull_cut_with_rst_loses_only_the_in_flight_gap() {
 fn stalled_connection_is_dropped_by_heartbeat_and_reconnected() {
     init();
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.set_heartbeat_ivl(Some(Duration::from_millis(100)))
         .unwrap();
@@ -353,9 +358,9 @@ fn pull_restart_gets_everything_queued_up_to_hwm() {
     init();
     const HWM: usize = 200;
     let ctx = Context::new();
+    // Through the proxy only to see the PUSH's reconnect attempts (proxy.accepted()).
     let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
     let ep = bind_fresh(&mut pull, Transport::Tcp);
-    // Through the proxy only to see the PUSH's reconnect attempts (proxy.accepted()).
     let proxy = FaultProxy::start(&ep);
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.set_sndhwm(HWM).unwrap();
@@ -538,9 +543,7 @@ fn req_lazy_pirate_recovers_from_dead_rep() {
 fn sub_reconnect_restores_subscriptions() {
     init();
     let ctx = Context::new();
-    let mut publisher = bounded_socket(&ctx, SocketType::Pub, TIMEOUT);
-    let ep = bind_fresh(&mut publisher, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut publisher, proxy) = bound_behind_proxy(&ctx, SocketType::Pub);
     let mut sub = fast_socket(&ctx, SocketType::Sub);
     sub.subscribe("A").unwrap();
     sub.connect(&proxy.endpoint()).unwrap();
@@ -796,9 +799,7 @@ fn stalled_connection_without_heartbeats_blocks_and_loses_nothing() {
     const SIZE: usize = 1024;
     const LIMIT: u64 = 200_000; // 200 MB: far beyond any kernel buffering on loopback
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.set_sndhwm(HWM).unwrap();
     push.connect(&proxy.endpoint()).unwrap();
@@ -846,9 +847,7 @@ fn stalled_connection_without_heartbeats_blocks_and_loses_nothing() {
 fn push_queues_while_connections_are_refused() {
     init();
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     proxy.refuse();
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.connect(&proxy.endpoint()).unwrap();
@@ -873,9 +872,7 @@ fn push_queues_while_connections_are_refused() {
 fn immediate_push_does_not_queue_for_an_incomplete_connection() {
     init();
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     proxy.refuse();
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.set_immediate(true).unwrap();
@@ -900,9 +897,7 @@ fn immediate_push_does_not_queue_for_an_incomplete_connection() {
 fn corrupted_greeting_fails_one_handshake_then_reconnects() {
     init();
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     proxy.corrupt(1);
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.connect(&proxy.endpoint()).unwrap();
@@ -924,9 +919,7 @@ fn corrupted_greeting_fails_one_handshake_then_reconnects() {
 fn delayed_path_delivers_everything_in_order() {
     init();
     let ctx = Context::new();
-    let mut pull = bounded_socket(&ctx, SocketType::Pull, TIMEOUT);
-    let ep = bind_fresh(&mut pull, Transport::Tcp);
-    let proxy = FaultProxy::start(&ep);
+    let (mut pull, proxy) = bound_behind_proxy(&ctx, SocketType::Pull);
     proxy.delay(Duration::from_millis(50));
     let mut push = fast_socket(&ctx, SocketType::Push);
     push.connect(&proxy.endpoint()).unwrap();
