@@ -115,3 +115,53 @@ fn tcp_pair_keeps_its_first_peer() {
     send(&mut b, "again", "b's second message");
     assert_eq!(text(&recv(&mut a, "b's second message")), "again");
 }
+
+/// A peer that leaves is read to the end before the next one takes over: what it sent is
+/// not dropped when a new peer arrives (found by the soak test).
+fn a_gone_peer_is_read_to_the_end_before_the_next(t: Transport) {
+    init();
+    let ctx = Context::new();
+    let mut a = bounded_socket(&ctx, SocketType::Pair, TIMEOUT);
+    let monitor = a.monitor();
+    let ep = bind_fresh(&mut a, t);
+    let ctx_b = Context::new();
+    let mut b = ctx_b.socket(SocketType::Pair).unwrap();
+    b.connect(&ep).unwrap();
+    for k in 0..50 {
+        send(&mut b, format!("b{k}"), "the first peer's messages");
+    }
+    assert_eq!(text(&recv(&mut a, "the first message")), "b0");
+    // B leaves (lingering until everything went out), and C comes.
+    drop(b);
+    within(TIMEOUT, "the first peer's linger", move || ctx_b.term());
+    let mut c = ctx.socket(SocketType::Pair).unwrap();
+    c.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    c.connect(&ep).unwrap();
+    send(&mut c, "from c", "the next peer's message");
+    // A's side has seen B go and C arrive before A reads on.
+    util::events::expect_event(&monitor, "B's connection ending at A", |e| {
+        matches!(e.kind, ferrozmq::EventKind::Disconnected { .. })
+    });
+    util::events::expect_event(&monitor, "C's handshake at A", |e| {
+        e.kind == ferrozmq::EventKind::HandshakeSucceeded
+    });
+    for k in 1..50 {
+        assert_eq!(
+            text(&recv(&mut a, "the rest of the first peer's")),
+            format!("b{k}")
+        );
+    }
+    assert_eq!(text(&recv(&mut a, "then the next peer's")), "from c");
+    send(&mut a, "to c", "a reply to the next peer");
+    assert_eq!(text(&recv(&mut c, "the reply")), "to c");
+}
+
+#[test]
+fn tcp_a_gone_peer_is_read_to_the_end_before_the_next() {
+    a_gone_peer_is_read_to_the_end_before_the_next(Transport::Tcp);
+}
+
+#[test]
+fn ipc_a_gone_peer_is_read_to_the_end_before_the_next() {
+    a_gone_peer_is_read_to_the_end_before_the_next(Transport::Ipc);
+}
