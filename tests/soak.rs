@@ -83,8 +83,6 @@ const MAX_MSG: u64 = 64 * 1024;
 const FD_SLACK: usize = 4;
 /// How many violations of one slice are printed as they are found (all are counted).
 const VIOLATIONS_SHOWN: usize = 8;
-/// Echoes a ROUTER may owe before it stops reading (pushes back on the dealers).
-const ECHO_BACKLOG: u64 = 2000;
 
 /// Writes a line to stderr past the test harness's capture.
 fn say(line: &str) {
@@ -1314,23 +1312,27 @@ impl<'a> Slice<'a> {
             }
             moved += self.recv_data(i, 256);
         }
-        // The ROUTER reads while it does not owe too many echoes.
-        if self.roles.echo_owed.values().all(|&n| n < ECHO_BACKLOG) {
-            for m in self.recv_batch(2, 256) {
-                moved += 1;
-                let rid = m.first().map(|f| f.to_vec()).unwrap_or_default();
-                let frames = m.len().saturating_sub(1);
-                let Some(last) = m.last() else { continue };
-                let Some(b) = self.data_frame(2, last, frames) else {
-                    continue;
-                };
-                self.chk.receive(b, 2);
-                if let Some(&d) = self.roles.dealer_of.get(&b.stream) {
-                    // Only the dealer's current instance is answered.
-                    if self.roles.out.get(&d) == Some(&b.stream) {
-                        *self.roles.echo_owed.entry(d).or_default() += 1;
-                        self.roles.echo_rid.insert(d, rid);
-                    }
+        // The ROUTER always reads (echoes owed are only a count). It must not stop reading
+        // until its echoes go: after a cut, the dealer's id stays held by the dead
+        // connection, and routes there (full), until that connection has handed up
+        // everything it read, which takes the ROUTER's reads (reliability.md, **Order**);
+        // a ROUTER that waited for its echoes first would wait forever (the soak found it:
+        // slices stalled with 2000 echoes owed). The dealers are still pushed back by the
+        // ROUTER's receive high-water mark whenever the driver falls behind.
+        for m in self.recv_batch(2, 256) {
+            moved += 1;
+            let rid = m.first().map(|f| f.to_vec()).unwrap_or_default();
+            let frames = m.len().saturating_sub(1);
+            let Some(last) = m.last() else { continue };
+            let Some(b) = self.data_frame(2, last, frames) else {
+                continue;
+            };
+            self.chk.receive(b, 2);
+            if let Some(&d) = self.roles.dealer_of.get(&b.stream) {
+                // Only the dealer's current instance is answered.
+                if self.roles.out.get(&d) == Some(&b.stream) {
+                    *self.roles.echo_owed.entry(d).or_default() += 1;
+                    self.roles.echo_rid.insert(d, rid);
                 }
             }
         }
