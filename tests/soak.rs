@@ -270,6 +270,17 @@ struct Tail {
     hi: u64,
 }
 
+/// What `Checker::late_tail` found a message below the last received to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Late {
+    /// Not an old connection's tail: a violation.
+    No,
+    /// The first of an old connection's tail after a reconnect.
+    NewRun,
+    /// The next of that tail.
+    Continues,
+}
+
 /// How long after a reconnect's gap the old connection's first late message may come: the
 /// receiver fair-queues, so its unread tail is read within a few rounds.
 const TAIL_WINDOW: Duration = Duration::from_secs(5);
@@ -302,6 +313,9 @@ struct Checker {
     dropped: u64,
     /// Tails of restarted senders that never arrived although they lingered.
     linger_lost: u64,
+    /// Old connections' tails that arrived after a reconnect's new head: runs, messages.
+    late_runs: u64,
+    late: u64,
     violations: Vec<String>,
     /// Links whose receiver fair-queues the sender's connections: (sender, receiver).
     interleaving: HashSet<(usize, usize)>,
@@ -440,7 +454,16 @@ impl Checker {
             return;
         };
         let expected = t.last.map_or(0, |l| l + 1);
-        if body.seq < expected && Self::late_tail(t, body.seq) {
+        let late = if body.seq < expected {
+            Self::late_tail(t, body.seq)
+        } else {
+            Late::No
+        };
+        if late != Late::No {
+            self.late += 1;
+            if late == Late::NewRun {
+                self.late_runs += 1;
+            }
             // The old connection's tail after a reconnect (reliability.md, **Order**): it
             // fills part of the gap that was counted when the new head arrived.
             if t.lossy {
@@ -504,7 +527,7 @@ impl Checker {
     /// gap, and for a strict track exactly the consecutive messages from the gap's start
     /// (the old connection delivers a prefix: its losses are at its end). Anything else
     /// below `last` — a duplicate, a third run, a reorder outside a fault window — is not.
-    fn late_tail(t: &mut Track, seq: u64) -> bool {
+    fn late_tail(t: &mut Track, seq: u64) -> Late {
         if let Some(tail) = &mut t.tail {
             let fits = if t.lossy {
                 seq >= tail.next
@@ -513,7 +536,7 @@ impl Checker {
             };
             if fits && seq < tail.hi {
                 tail.next = seq + 1;
-                return true;
+                return Late::Continues;
             }
         }
         let Some(k) = t.jumps.iter().position(|j| {
@@ -521,13 +544,13 @@ impl Checker {
                 && seq < j.hi
                 && if t.lossy { seq >= j.lo } else { seq == j.lo }
         }) else {
-            return false;
+            return Late::No;
         };
         // The old run is now fixed: no other gap can take a late run (at most two runs).
         let hi = t.jumps[k].hi;
         t.jumps.clear();
         t.tail = Some(Tail { next: seq + 1, hi });
-        true
+        Late::NewRun
     }
 
     /// Whether `stream` may send: its strict receivers are less than `window` behind
@@ -837,6 +860,9 @@ struct Stats {
     violations: u64,
     /// Rebinds of an ipc path that failed with NotFound (a library race) and were retried.
     rebind_races: u64,
+    /// Old connections' tails accepted after a reconnect's new head: runs, messages.
+    late_runs: u64,
+    late: u64,
 }
 
 impl Stats {
@@ -853,6 +879,8 @@ impl Stats {
         self.resends += o.resends;
         self.violations += o.violations;
         self.rebind_races += o.rebind_races;
+        self.late_runs += o.late_runs;
+        self.late += o.late;
     }
 }
 
@@ -1849,6 +1877,8 @@ impl<'a> Slice<'a> {
         self.stats.lost = self.chk.lost;
         self.stats.dropped = self.chk.dropped;
         self.stats.linger_lost = self.chk.linger_lost;
+        self.stats.late_runs = self.chk.late_runs;
+        self.stats.late = self.chk.late;
         self.stats.violations = self.chk.violations.len() as u64;
         // Close the sockets, then the proxies (which joins their threads).
         for n in &mut self.nodes {
@@ -2107,6 +2137,13 @@ fn report(soak: &Soak, warmup: usize, warmup_end: Duration) {
             t.rebind_races
         ),
     );
+    line(
+        &mut out,
+        format!(
+            "old connections' tails read after the new connection's head (bound PULL/SUB, tcp): {} runs, {} messages",
+            t.late_runs, t.late
+        ),
+    );
     line(&mut out, format!("violations: {}", soak.violations.len()));
     say(&out);
 
@@ -2187,6 +2224,7 @@ fn checker_accepts_two_runs_after_a_reconnect_inside_a_fault_window() {
     feed(&mut c, s, 12, &[8, 3, 9, 4, 5, 10, 11]);
     assert!(c.violations.is_empty(), "{:?}", c.violations);
     assert_eq!(c.lost, 2);
+    assert_eq!((c.late_runs, c.late), (1, 3));
     c.finish();
     assert!(c.violations.is_empty(), "{:?}", c.violations);
 }
