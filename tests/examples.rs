@@ -7,7 +7,14 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const EXAMPLES: [&str; 5] = ["pipeline", "req_rep", "pub_sub", "lb_broker", "forwarder"];
+const EXAMPLES: [&str; 6] = [
+    "pipeline",
+    "req_rep",
+    "pub_sub",
+    "lb_broker",
+    "forwarder",
+    "lazy_pirate",
+];
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn examples_dir() -> &'static std::path::Path {
@@ -82,4 +89,20 @@ fn lb_broker_answers_every_request() {
 fn forwarder_passes_only_subscribed_messages() {
     let out = run("forwarder", &[]);
     assert_eq!(out.matches("subscriber got news").count(), 10, "{out}");
+}
+
+#[test]
+fn lazy_pirate_retries_dropped_requests_until_answered() {
+    let out = run("lazy_pirate", &[]);
+    // The server drops three requests; each costs the client at least one reopen and
+    // resend (more if a reply was merely slow on a loaded machine).
+    assert!(out.contains("10 requests answered"), "{out}");
+    assert_eq!(out.matches("simulated crash").count(), 3, "{out}");
+    assert!(out.matches("retrying").count() >= 3, "{out}");
+    for i in 1..=10 {
+        assert!(
+            out.contains(&format!("client: server replied OK ({i})")),
+            "{out}"
+        );
+    }
 }

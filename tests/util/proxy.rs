@@ -18,6 +18,9 @@
 //! proxy.refuse();                     // close each new connection as soon as it is accepted
 //! proxy.wait_accepted(n, timeout);    // true once n connections were accepted in total
 //! proxy.wait_live(n, timeout);        // true once exactly n connections are being forwarded
+//! proxy.accepted(); proxy.live();     // connections accepted so far / being forwarded now
+//! proxy.bytes_to_target(); proxy.bytes_to_client(); // bytes forwarded so far, per direction
+//! proxy.mode(); proxy.addr();         // the current Mode; the listening SocketAddr
 //! drop(proxy);                        // closes everything and joins every thread
 //! ```
 //!
@@ -31,8 +34,11 @@
 //! - While stalled the proxy reads nothing, so the senders' kernel buffers fill and their
 //!   writes block — as with a peer that has stopped reading.
 //! - `cut_fin`/`cut_rst` are synchronous: when they return, the FIN or RST has been sent on
-//!   both sides of every connection that existed when they were called, and its threads
-//!   have ended. `cut_rst` closes with SO_LINGER 0, which makes the kernel send RST.
+//!   both sides of every connection that existed when they were called, and nothing more is
+//!   forwarded on it. `cut_rst` closes with SO_LINGER 0, which makes the kernel send RST.
+//!   After `cut_fin` the proxy reads and discards what either side still sends until that
+//!   side closes too (at most [`DRAIN_LIMIT`]), so that its own close is clean: a socket
+//!   closed with unread data would send RST after the FIN.
 //! - Dropping the proxy stops the acceptor and every forwarding thread within a bounded
 //!   time (they all wake at least every [`TICK`] to check for it) and joins them: no leaks.
 //! - Only 127.0.0.1 is used.
@@ -47,6 +53,10 @@ use std::time::{Duration, Instant};
 
 /// How often a forwarding thread blocked in a read or write wakes to check for commands.
 pub const TICK: Duration = Duration::from_millis(20);
+
+/// How long, after `cut_fin`, the proxy keeps discarding what a side sends before it
+/// closes the socket regardless.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// How long the proxy waits for the target to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,6 +85,8 @@ struct Shared {
     bytes_to_target: AtomicU64,
     bytes_to_client: AtomicU64,
     conns: Mutex<Vec<Conn>>,
+    /// Connections cut with FIN whose threads are still draining.
+    closing: Mutex<Vec<Conn>>,
     /// Signalled when a connection is accepted or registered.
     conns_changed: Condvar,
 }
@@ -84,13 +96,17 @@ struct Conn {
     client: Arc<TcpStream>,
     target: Arc<TcpStream>,
     cut: Arc<AtomicBool>,
+    /// Set with `cut` by `cut_fin`: discard input until the peer closes.
+    drain: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Conn {
-    /// Ends the connection: RST (linger 0) or FIN on both sides, joins its threads, and
-    /// drops the last references to the sockets.
+    /// Ends the connection. RST: linger 0 on both sides, join the threads, drop the last
+    /// references (the close sends RST). FIN: shut down writing on both sides (the FIN goes
+    /// now) and leave the threads draining; the connection goes to `closing`.
     fn close(mut self, shared: &Shared, rst: bool) {
+        self.drain.store(!rst, Ordering::SeqCst);
         self.cut.store(true, Ordering::SeqCst);
         for s in [&self.client, &self.target] {
             if rst {
@@ -98,14 +114,28 @@ impl Conn {
                 // Wakes a blocked reader without sending anything; the close below sends RST.
                 let _ = s.shutdown(std::net::Shutdown::Read);
             } else {
-                let _ = s.shutdown(std::net::Shutdown::Both);
+                let _ = s.shutdown(std::net::Shutdown::Write);
             }
         }
         shared.changed.notify_all();
+        if rst {
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+            // The threads held the only other references: the sockets close here.
+        } else {
+            shared.closing.lock().unwrap().push(self);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.threads.iter().all(JoinHandle::is_finished)
+    }
+
+    fn join(mut self) {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        // The threads held the only other references: the sockets close here.
     }
 }
 
@@ -113,6 +143,8 @@ impl Conn {
 pub struct FaultProxy {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    /// A handle on the acceptor's listener, to wake it on drop.
+    listener: TcpListener,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -131,6 +163,7 @@ impl FaultProxy {
         );
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
         let addr = listener.local_addr().unwrap();
+        let wake_handle = listener.try_clone().expect("clone the proxy listener");
         let shared = Arc::new(Shared {
             mode: Mutex::new(Mode::Pass),
             changed: Condvar::new(),
@@ -142,6 +175,7 @@ impl FaultProxy {
             bytes_to_target: AtomicU64::new(0),
             bytes_to_client: AtomicU64::new(0),
             conns: Mutex::new(Vec::new()),
+            closing: Mutex::new(Vec::new()),
             conns_changed: Condvar::new(),
         });
         let acceptor = {
@@ -154,6 +188,7 @@ impl FaultProxy {
         FaultProxy {
             shared,
             addr,
+            listener: wake_handle,
             acceptor: Some(acceptor),
         }
     }
@@ -210,6 +245,12 @@ impl FaultProxy {
         for c in conns {
             c.close(&self.shared, rst);
         }
+        // Closes the sockets of FIN-cut connections that have finished draining.
+        self.shared
+            .closing
+            .lock()
+            .unwrap()
+            .retain(|c| !c.finished());
     }
 
     /// Flips (XOR 0xFF) the next `n` bytes forwarded towards the target.
@@ -242,12 +283,15 @@ impl FaultProxy {
         self.shared.conns.lock().unwrap().len()
     }
 
-    /// Bytes forwarded towards the target so far.
+    /// Bytes forwarded towards the target so far. A chunk is counted just before it is
+    /// written, once nothing but a cut can stop it: every byte the target has received is
+    /// counted, and a counted byte arrives even if the proxy stalls right after.
     pub fn bytes_to_target(&self) -> u64 {
         self.shared.bytes_to_target.load(Ordering::SeqCst)
     }
 
-    /// Bytes forwarded back towards the client so far.
+    /// Bytes forwarded back towards the client so far (counted as for
+    /// [`FaultProxy::bytes_to_target`]).
     pub fn bytes_to_client(&self) -> u64 {
         self.shared.bytes_to_client.load(Ordering::SeqCst)
     }
@@ -279,7 +323,7 @@ impl FaultProxy {
         let end = Instant::now() + timeout;
         let mut conns = self.shared.conns.lock().unwrap();
         loop {
-            conns.retain(|c| !c.threads.iter().all(JoinHandle::is_finished));
+            conns.retain(|c| !c.finished());
             if conns.len() == n {
                 return true;
             }
@@ -302,12 +346,20 @@ impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.changed.notify_all();
-        // Wake the acceptor from its blocking accept.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        // Wake the acceptor from its blocking accept: with a connection, and, should that
+        // fail (no descriptors left), by shutting the listener down (accept then fails).
+        if TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_err() {
+            let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Both);
+        }
         if let Some(a) = self.acceptor.take() {
             let _ = a.join();
         }
+        // Shutdown is set: the FIN-cut connections stop draining at once.
         self.cut(false);
+        let closing = std::mem::take(&mut *self.shared.closing.lock().unwrap());
+        for c in closing {
+            c.join();
+        }
     }
 }
 
@@ -316,7 +368,11 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, target: SocketAddr)
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(client) = incoming else { continue };
+        let Ok(client) = incoming else {
+            // Out of descriptors or a transient error: back off instead of spinning.
+            std::thread::sleep(TICK);
+            continue;
+        };
         shared.accepted.fetch_add(1, Ordering::SeqCst);
         shared.conns_changed.notify_all();
         if shared.refuse.load(Ordering::SeqCst) {
@@ -332,20 +388,23 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, target: SocketAddr)
         let client = Arc::new(client);
         let upstream = Arc::new(upstream);
         let cut = Arc::new(AtomicBool::new(false));
+        let drain = Arc::new(AtomicBool::new(false));
         let mut conns = shared.conns.lock().unwrap();
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
         }
         // Reap connections that ended on their own.
-        conns.retain(|c| !c.threads.iter().all(JoinHandle::is_finished));
+        conns.retain(|c| !c.finished());
+        shared.closing.lock().unwrap().retain(|c| !c.finished());
         let threads = vec![
-            spawn_pump(shared, &client, &upstream, &cut, true),
-            spawn_pump(shared, &upstream, &client, &cut, false),
+            spawn_pump(shared, &client, &upstream, &cut, &drain, true),
+            spawn_pump(shared, &upstream, &client, &cut, &drain, false),
         ];
         conns.push(Conn {
             client,
             target: upstream,
             cut,
+            drain,
             threads,
         });
         drop(conns);
@@ -358,13 +417,39 @@ fn spawn_pump(
     from: &Arc<TcpStream>,
     to: &Arc<TcpStream>,
     cut: &Arc<AtomicBool>,
+    drain: &Arc<AtomicBool>,
     to_target: bool,
 ) -> JoinHandle<()> {
-    let (shared, from, to, cut) = (shared.clone(), from.clone(), to.clone(), cut.clone());
+    let (shared, from, to) = (shared.clone(), from.clone(), to.clone());
+    let (cut, drain) = (cut.clone(), drain.clone());
     std::thread::Builder::new()
         .name(if to_target { "proxy-up" } else { "proxy-down" }.into())
-        .spawn(move || pump(&shared, &from, &to, &cut, to_target))
+        .spawn(move || {
+            pump(&shared, &from, &to, &cut, to_target);
+            if drain.load(Ordering::SeqCst) {
+                discard_until_closed(&shared, &from);
+            }
+        })
         .expect("spawn proxy pump")
+}
+
+/// After a FIN cut: reads and drops what `from` still sends until it closes, the proxy
+/// shuts down, or [`DRAIN_LIMIT`] passes.
+fn discard_until_closed(shared: &Shared, from: &TcpStream) {
+    let end = Instant::now() + DRAIN_LIMIT;
+    let mut buf = vec![0u8; 64 * 1024];
+    while Instant::now() < end && !shared.shutdown.load(Ordering::SeqCst) {
+        match (&*from).read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Forwards `from` → `to` until EOF, an error, a cut or shutdown. On EOF it passes the
@@ -394,6 +479,7 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                 continue;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) if stop() => return,
             Err(_) => {
                 // A reset from this side: pass it on as an abort of the other side.
                 let _ = socket2::SockRef::from(to).set_linger(Some(Duration::ZERO));
@@ -438,19 +524,19 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                 return;
             }
         }
+        // Counted before the write, so a byte the receiver has seen is always counted; from
+        // here on the chunk is written whatever the mode (only a cut stops it).
+        let total = if to_target {
+            &shared.bytes_to_target
+        } else {
+            &shared.bytes_to_client
+        };
+        total.fetch_add(n as u64, Ordering::SeqCst);
         let mut off = 0;
         while off < n {
             match (&*to).write(&chunk[off..]) {
                 Ok(0) => return,
-                Ok(w) => {
-                    off += w;
-                    let total = if to_target {
-                        &shared.bytes_to_target
-                    } else {
-                        &shared.bytes_to_client
-                    };
-                    total.fetch_add(w as u64, Ordering::SeqCst);
-                }
+                Ok(w) => off += w,
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -461,6 +547,7 @@ fn pump(shared: &Shared, from: &TcpStream, to: &TcpStream, cut: &AtomicBool, to_
                         return;
                     }
                 }
+                Err(_) if stop() => return,
                 Err(_) => {
                     let _ = socket2::SockRef::from(from).set_linger(Some(Duration::ZERO));
                     let _ = from.shutdown(std::net::Shutdown::Both);

@@ -15,12 +15,30 @@ fn e<E: std::fmt::Display>(x: E) -> String {
 
 pub struct Ferro {
     ctx: ferrozmq::Context,
+    liveness: bool,
 }
+
+/// The liveness variant's heartbeat interval: short enough that PINGs really go out while a
+/// point is measured (a PUSH hears nothing from its PULL, so it PINGs every interval).
+pub const LIVENESS_IVL: Duration = Duration::from_millis(10);
+/// The liveness variant's heartbeat timeout.
+pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Ferro {
     pub fn new() -> Ferro {
         Ferro {
             ctx: ferrozmq::Context::new(),
+            liveness: false,
+        }
+    }
+
+    /// ferrozmq with its liveness machinery on: every socket gets heartbeats
+    /// ([`LIVENESS_IVL`], [`LIVENESS_TIMEOUT`]) and a monitor that is attached before
+    /// bind/connect and never read, kept as long as the socket.
+    pub fn with_liveness() -> Ferro {
+        Ferro {
+            ctx: ferrozmq::Context::new(),
+            liveness: true,
         }
     }
 }
@@ -31,7 +49,11 @@ impl Drop for Ferro {
     }
 }
 
-struct FerroSock(ferrozmq::Socket);
+/// The socket, and its unread monitor in the liveness variant (dropped after the socket).
+struct FerroSock {
+    s: ferrozmq::Socket,
+    _monitor: Option<ferrozmq::Monitor>,
+}
 
 impl SyncLib for Ferro {
     fn make(&self, k: K, ep: &str, bind: bool, hwm: Option<usize>) -> Res<Box<dyn SyncSock>> {
@@ -53,40 +75,50 @@ impl SyncLib for Ferro {
         if k == K::Sub {
             s.subscribe("A").map_err(e)?;
         }
+        let monitor = if self.liveness {
+            s.set_heartbeat_ivl(Some(LIVENESS_IVL)).map_err(e)?;
+            s.set_heartbeat_timeout(Some(LIVENESS_TIMEOUT)).map_err(e)?;
+            Some(s.monitor())
+        } else {
+            None
+        };
         if bind {
             s.bind(ep).map_err(e)?;
         } else {
             s.connect(ep).map_err(e)?;
         }
-        Ok(Box::new(FerroSock(s)))
+        Ok(Box::new(FerroSock {
+            s,
+            _monitor: monitor,
+        }))
     }
 }
 
 impl SyncSock for FerroSock {
     fn send_bytes(&mut self, payload: &Bytes) -> Res<()> {
-        self.0.send(payload.clone()).map_err(e)
+        self.s.send(payload.clone()).map_err(e)
     }
     fn recv_len(&mut self) -> Res<usize> {
-        self.0.recv().map(|m| m.byte_len()).map_err(e)
+        self.s.recv().map(|m| m.byte_len()).map_err(e)
     }
     fn try_recv_len(&mut self) -> Res<Option<usize>> {
-        match self.0.try_recv() {
+        match self.s.try_recv() {
             Ok(m) => Ok(Some(m.byte_len())),
             Err(ferrozmq::Error::WouldBlock) => Ok(None),
             Err(x) => Err(e(x)),
         }
     }
     fn recv_timeout_len(&mut self, d: Duration) -> Res<Option<usize>> {
-        match self.0.recv_timeout(d) {
+        match self.s.recv_timeout(d) {
             Ok(m) => Ok(Some(m.byte_len())),
             Err(ferrozmq::Error::Timeout) | Err(ferrozmq::Error::WouldBlock) => Ok(None),
             Err(x) => Err(e(x)),
         }
     }
     fn echo(&mut self) -> Res<usize> {
-        let m = self.0.recv().map_err(e)?;
+        let m = self.s.recv().map_err(e)?;
         let l = m.byte_len();
-        self.0.send(m).map_err(e)?;
+        self.s.send(m).map_err(e)?;
         Ok(l)
     }
 }

@@ -37,6 +37,17 @@ pub const FANOUT_SUBS: [usize; 3] = [1, 10, 100];
 pub const ROUNDS: usize = 3;
 pub const FANOUT_SIZE: usize = 64;
 pub const PUSH_MANY_PULLS: usize = 100;
+/// The liveness-cost scenario: ferrozmq as configured everywhere else against ferrozmq with
+/// heartbeats and an unread monitor on every socket (`libs::Ferro::with_liveness`).
+pub const LIVENESS_IMPS: [&str; 2] = ["ferrozmq", "ferrozmq+liveness"];
+pub const LIVENESS_TRANSPORTS: [&str; 2] = ["tcp", "ipc"];
+/// Scenario ids and what they measure at which sizes. The names do not end in `thr`/`lat`,
+/// so the filters of the main tables (`--filter thr/tcp`) leave them out; `--filter liveness`
+/// selects exactly them.
+pub const LIVENESS_POINTS: [(&str, Kind, &[usize]); 2] = [
+    ("liveness-throughput", Kind::Throughput, &[64, 1024]),
+    ("liveness-latency", Kind::Latency, &[64]),
+];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,6 +89,7 @@ fn endpoint(transport: &str) -> String {
 fn sync_lib(imp: &str) -> Arc<dyn SyncLib> {
     match imp {
         "ferrozmq" => Arc::new(libs::Ferro::new()),
+        "ferrozmq+liveness" => Arc::new(libs::Ferro::with_liveness()),
         "libzmq" => Arc::new(libs::Libzmq::new()),
         "omq" => Arc::new(libs::Omq::new()),
         _ => unreachable!(),
@@ -223,6 +235,41 @@ fn main() {
                                     sync::Thr::fixture(sync_lib(imp), &ep, size)
                                 }
                                 (_, Kind::Latency) => sync::Lat::fixture(sync_lib(imp), &ep, size),
+                            }
+                        },
+                        timing.samples,
+                    );
+                }
+            }
+        }
+    }
+
+    // 2b. the cost of liveness: ferrozmq plain against ferrozmq with heartbeats and an unread
+    // monitor, measured like 1 and 2 (ROUNDS rounds, the two variants taking turns).
+    for (scenario, kind, sizes) in LIVENESS_POINTS {
+        for transport in LIVENESS_TRANSPORTS {
+            for &size in sizes {
+                for imp in (0..ROUNDS).flat_map(|_| LIVENESS_IMPS) {
+                    let id = Id {
+                        scenario,
+                        transport,
+                        imp,
+                        size,
+                        peers: 1,
+                    };
+                    if !want(&id) {
+                        continue;
+                    }
+                    run_point(
+                        &mut c_round,
+                        id,
+                        kind,
+                        1,
+                        move || {
+                            let ep = endpoint(transport);
+                            match kind {
+                                Kind::Throughput => sync::Thr::fixture(sync_lib(imp), &ep, size),
+                                Kind::Latency => sync::Lat::fixture(sync_lib(imp), &ep, size),
                             }
                         },
                         timing.samples,

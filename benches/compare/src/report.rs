@@ -7,10 +7,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::measure::Kind;
 use crate::measure::{Point, RESULTS};
 use crate::memory::Probe;
 use crate::perftools::{PerfResults, PerfRun};
-use crate::{FANOUT_SIZE, FANOUT_SUBS, IMPS, PUSH_MANY_PULLS, SIZES, TRANSPORTS};
+use crate::{
+    FANOUT_SIZE, FANOUT_SUBS, IMPS, LIVENESS_IMPS, LIVENESS_POINTS, LIVENESS_TRANSPORTS,
+    PUSH_MANY_PULLS, ROUNDS, SIZES, TRANSPORTS,
+};
 
 pub struct Run {
     pub points: Vec<Point>,
@@ -334,6 +338,7 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "cargo bench                       # builds benches/compare (release), runs everything, writes this file");
     let _ = writeln!(w, "cargo bench --bench compare -- --quick   # smoke run, short measurements (args need --bench compare)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter thr/tcp   # a subset (the report then has gaps)");
+    let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter liveness --skip-perf-tools   # only the cost of heartbeats and the monitor");
     let _ = writeln!(
         w,
         "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json"
@@ -596,6 +601,8 @@ fn markdown(run: &Run, log: &str) -> String {
         );
     }
 
+    liveness_section(w, run);
+
     // failures
     let failed: Vec<&Point> = run.points.iter().filter(|p| p.error.is_some()).collect();
     if !failed.is_empty() {
@@ -662,6 +669,65 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "{OPT_LOG}\n");
     let _ = writeln!(w, "{log}");
     m
+}
+
+/// The liveness-cost scenario: plain ferrozmq against ferrozmq with heartbeats and an unread
+/// monitor, point by point.
+fn liveness_section(w: &mut String, run: &Run) {
+    let _ = writeln!(w, "## Cost of heartbeats and the monitor\n");
+    let _ = writeln!(
+        w,
+        "`{plain}` as in the tables above against `{live}`: heartbeats on both sockets (interval \
+         {ivl} ms, timeout {to} ms, so the PUSH, which hears nothing back, PINGs every {ivl} ms while \
+         measured) and a monitor attached to each socket before bind/connect and never read; same \
+         fixtures and threads, {ROUNDS} rounds with the two taking turns, medians over all samples. \
+         A throughput ratio below 1 or a latency ratio above 1 is a cost.\n",
+        plain = LIVENESS_IMPS[0],
+        live = LIVENESS_IMPS[1],
+        ivl = crate::libs::LIVENESS_IVL.as_millis(),
+        to = crate::libs::LIVENESS_TIMEOUT.as_millis(),
+    );
+    let _ = writeln!(
+        w,
+        "| point | transport | size | {} | {} | liveness ÷ plain | CPU liveness ÷ plain |",
+        LIVENESS_IMPS[0], LIVENESS_IMPS[1]
+    );
+    let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|");
+    let mut any = false;
+    for (scenario, kind, sizes) in LIVENESS_POINTS {
+        let latency = kind == Kind::Latency;
+        for t in LIVENESS_TRANSPORTS {
+            for &s in sizes {
+                let get = |imp: &str| run.get(scenario, t, imp, s, 1);
+                if LIVENESS_IMPS.iter().all(|imp| get(imp).is_none()) {
+                    continue;
+                }
+                any = true;
+                let ok = |imp: &str| run.ok(scenario, t, imp, s, 1);
+                let value = |imp: &str| ok(imp).map(|p| if latency { p.lat_us } else { p.rate });
+                let cpu = |imp: &str| ok(imp).map(|p| p.cpu);
+                let [plain, live] = LIVENESS_IMPS;
+                let _ = writeln!(
+                    w,
+                    "| {} | {t} | {} | {} | {} | {} | {} |",
+                    if latency {
+                        "latency, one-way µs (CPU µs/round trip)"
+                    } else {
+                        "throughput, msg/s (CPU s/1 M msgs)"
+                    },
+                    size_label(s),
+                    cell(get(plain), t, plain, latency),
+                    cell(get(live), t, live, latency),
+                    ratio(value(live), value(plain)),
+                    ratio(cpu(live), cpu(plain)),
+                );
+            }
+        }
+    }
+    if !any {
+        let _ = writeln!(w, "| not measured in this run | | | | | | |");
+    }
+    let _ = writeln!(w);
 }
 
 fn perf_section(w: &mut String, perf: &PerfResults) {
