@@ -327,3 +327,51 @@ per_transport_name!(
     dealer_balances_and_router_fair_queues,
     departed_peer_is_unroutable,
 );
+
+/// A ROUTER watched only through `poll` admits a reconnecting peer with a fixed routing id
+/// once its old connection is gone: the old link, found closed while polling, frees the id
+/// (found by the soak test, where such a peer stayed parked for good).
+#[test]
+fn a_polled_router_admits_a_reconnected_fixed_id_peer() {
+    use ferrozmq::EventKind;
+    util::init();
+    let ctx = Context::new();
+    let mut router = socket(&ctx, SocketType::Router);
+    let monitor = router.monitor();
+    let ep = bind(&mut router, "tcp");
+    let mut first = dealer_with_id(&ctx, "X", &ep);
+    first.set_linger(Some(Duration::ZERO)).unwrap();
+    first.send("a").unwrap();
+    let wait_readable = |router: &mut Socket| {
+        let mut items = [PollItem::new(router, PollEvents::READABLE)];
+        assert_eq!(
+            poll(&mut items, Some(util::TIMEOUT)).unwrap(),
+            1,
+            "router readable"
+        );
+    };
+    wait_readable(&mut router);
+    assert_eq!(router.try_recv().unwrap(), routed("X", "a"));
+    wait_nothing(&mut router);
+    util::events::expect_event(&monitor, "the first's handshake", |e| {
+        e.kind == EventKind::HandshakeSucceeded
+    });
+    drop(first);
+    util::events::expect_event(&monitor, "the first's connection ending", |e| {
+        matches!(e.kind, EventKind::Disconnected { .. })
+    });
+    // The router has not looked since: the gone link still holds "X", so the second waits.
+    let mut second = dealer_with_id(&ctx, "X", &ep);
+    second.send("b").unwrap();
+    util::events::expect_event(&monitor, "the second's handshake", |e| {
+        e.kind == EventKind::HandshakeSucceeded
+    });
+    wait_readable(&mut router);
+    assert_eq!(router.try_recv().unwrap(), routed("X", "b"));
+}
+
+/// Polls `router` briefly, so that its empty links leave the rotation.
+fn wait_nothing(router: &mut Socket) {
+    let mut items = [PollItem::new(router, PollEvents::READABLE)];
+    assert_eq!(poll(&mut items, Some(util::QUIET)).unwrap(), 0);
+}

@@ -15,6 +15,8 @@ pub(crate) struct FairQueue {
     pipes: Vec<PipeReader>,
     active: usize,
     current: usize,
+    /// Pipes `has_message` found closed and drained, removed but not yet reported.
+    gone: Vec<PipeId>,
 }
 
 impl FairQueue {
@@ -43,6 +45,7 @@ impl FairQueue {
     /// Takes the next message and the pipe it came from. Ids of pipes found closed and
     /// drained are pushed to `closed`.
     pub(crate) fn recv(&mut self, closed: &mut Vec<PipeId>) -> Option<(Message, PipeId)> {
+        self.take_gone(closed);
         while self.active > 0 {
             let i = self.current;
             match self.pipes[i].try_read() {
@@ -62,18 +65,28 @@ impl FairQueue {
         None
     }
 
-    /// Whether a message is ready now (for polling). Empty pipes are deactivated; closed
-    /// ones stay until `recv` reports them.
+    /// Whether a message is ready now (for polling). Empty pipes are deactivated; closed and
+    /// drained ones are removed and reported by the next `recv` or `take_gone` (deactivating
+    /// them instead would lose them: no notification comes for a pipe whose writer is gone).
     pub(crate) fn has_message(&mut self) -> bool {
         while self.active > 0 {
             let i = self.current;
-            if self.pipes[i].has_message() {
-                return true;
+            match self.pipes[i].poll_state() {
+                Ok(()) => return true,
+                Err(ReadError::Empty) => deactivate(&mut self.pipes, &mut self.active, i),
+                Err(ReadError::Closed) => {
+                    let r = remove_at(&mut self.pipes, &mut self.active, i);
+                    self.gone.push(r.id());
+                }
             }
-            deactivate(&mut self.pipes, &mut self.active, i);
             self.fix_current();
         }
         false
+    }
+
+    /// Reports the pipes `has_message` removed as closed.
+    pub(crate) fn take_gone(&mut self, closed: &mut Vec<PipeId>) {
+        closed.append(&mut self.gone);
     }
 
     fn fix_current(&mut self) {

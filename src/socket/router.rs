@@ -125,7 +125,22 @@ impl Pattern for Router {
     }
 
     fn can_recv(&mut self) -> bool {
-        self.fq.has_message()
+        loop {
+            if self.fq.has_message() {
+                return true;
+            }
+            // A peer that went may free a routing id a parked peer waits for.
+            self.fq.take_gone(&mut self.closed);
+            if self.closed.is_empty() {
+                return false;
+            }
+            for id in self.closed.drain(..) {
+                self.table.remove_pipe(id);
+            }
+            if !self.admit_parked() {
+                return false;
+            }
+        }
     }
 
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
