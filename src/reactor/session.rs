@@ -18,13 +18,15 @@
 //! - A dead peer is found: with heartbeats on, silence after a PING closes the connection
 //!   (see `heartbeat`), and a connect attempt is bounded by the connect timeout.
 
+mod wire;
+
 use super::heartbeat::{Beat, Heartbeat};
 use super::{next_backoff, IoCommand, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
 use crate::monitor::EventKind;
-use crate::pipe::{link_with, DirectHandle, DirectSink, Pipe, ReadError};
+use crate::pipe::{link_with, DirectHandle, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
-use crate::transport::{self, ConnectTarget, Stream, WriteHandle};
+use crate::transport::{self, ConnectTarget, Stream};
 use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo};
 use crate::{Message, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -33,6 +35,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::{encode, read_plan, DirectWriter};
 
 /// Bytes requested from the kernel per read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -661,10 +664,8 @@ impl Session {
         }
         match conn.stream.write_handle() {
             Ok(handle) => {
-                pipe.reader.set_direct(Some(Box::new(DirectWriter {
-                    handle,
-                    scratch: OutBuf::new(),
-                })));
+                pipe.reader
+                    .set_direct(Some(Box::new(DirectWriter::new(handle))));
                 conn.direct = Some(pipe.reader.direct_handle());
             }
             Err(e) => log::debug!("connection to {}: no direct path: {e}", conn.peer),
@@ -895,105 +896,5 @@ impl Session {
         self.socket
             .monitors
             .raise(kind, &self.config.endpoint, peer);
-    }
-}
-
-/// Encodes one message from the socket. A subscriber's one-frame `0x01`/`0x00` messages are
-/// subscriptions: SUBSCRIBE/CANCEL commands to a ZMTP 3.1 peer, the message form to 3.0.
-fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut OutBuf) {
-    if matches!(socket_type, SocketType::Sub | SocketType::XSub) && msg.len() == 1 {
-        let frame = &msg[0];
-        if let Some(&flag @ (0 | 1)) = frame.first() {
-            zmtp.encode_subscription(&frame[1..], flag == 1, out);
-            return;
-        }
-    }
-    Connection::encode_message(msg, out);
-}
-
-/// How much the next read asks for, and whether the buffer must grow first, given the
-/// usual read size, the bytes still `missing` from a frame body being received, the bytes
-/// `buffered` and the `spare` capacity. A large frame under way gets room for the rest of it
-/// in one go, so the kernel copies it straight to where the message will live and the
-/// buffer is never regrown (and copied) under it; that grant is bounded by a constant or by
-/// twice what already arrived, never by the size the peer announced.
-fn read_plan(read_size: usize, missing: usize, buffered: usize, spare: usize) -> (usize, bool) {
-    if missing > READ_CHUNK {
-        let want = missing.min(FRAME_GRANT.max(buffered.saturating_mul(2)));
-        (want, spare < want)
-    } else {
-        (read_size, spare < read_size / 4)
-    }
-}
-
-/// The session's side of the direct path: encodes a message and writes it to a second
-/// handle on the connection's socket.
-struct DirectWriter {
-    handle: WriteHandle,
-    scratch: OutBuf,
-}
-
-impl DirectSink for DirectWriter {
-    fn write_message(&mut self, msg: &Message) -> io::Result<OutBuf> {
-        Connection::encode_message(msg, &mut self.scratch);
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let n = self.scratch.io_slices(&mut slices);
-        let result = self.handle.write_vectored(&slices[..n]);
-        let written = *result.as_ref().unwrap_or(&0);
-        if written == 0 {
-            // Nothing went out: drop the encoding, keep the buffer's allocation.
-            self.scratch.advance(self.scratch.len());
-            return Err(result
-                .err()
-                .unwrap_or_else(|| io::ErrorKind::WriteZero.into()));
-        }
-        self.scratch.advance(written);
-        if self.scratch.is_empty() {
-            // The usual case: all of it went out, and the scratch buffer keeps its
-            // allocation for the next message.
-            Ok(OutBuf::new())
-        } else {
-            // The rest goes to the session, large frames uncopied.
-            Ok(std::mem::take(&mut self.scratch))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_large_frame_gets_room_for_its_rest_at_once() {
-        // 1 MiB body, 40 KiB of it buffered, 24 KiB spare: room for all the rest.
-        let missing = (1 << 20) - 40 * 1024;
-        assert_eq!(
-            read_plan(READ_CHUNK, missing, 40 * 1024, 24 * 1024),
-            (missing, true)
-        );
-        // Already enough room: no regrow.
-        assert_eq!(
-            read_plan(READ_CHUNK, missing, 40 * 1024, 1 << 20),
-            (missing, false)
-        );
-    }
-
-    #[test]
-    fn an_announced_size_alone_buys_a_bounded_grant() {
-        // A hostile header: 2^62 bytes announced, 10 arrived.
-        let (want, reserve) = read_plan(READ_CHUNK, 1 << 62, 10, 0);
-        assert_eq!((want, reserve), (FRAME_GRANT, true));
-        // Past the constant, room only grows with what did arrive.
-        let (want, _) = read_plan(READ_CHUNK, 1 << 62, 8 << 20, 0);
-        assert_eq!(want, 16 << 20);
-    }
-
-    #[test]
-    fn small_frames_keep_the_usual_read_size() {
-        assert_eq!(
-            read_plan(READ_CHUNK, 100, 0, READ_CHUNK),
-            (READ_CHUNK, false)
-        );
-        assert_eq!(read_plan(MAX_READ, 0, 0, 1024), (MAX_READ, true));
     }
 }

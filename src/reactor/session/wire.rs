@@ -1,0 +1,128 @@
+//! The session's byte-level helpers: how a socket's message is encoded for the wire, how
+//! much the next read asks for, and the writer the socket uses on the direct path.
+//!
+//! What must hold: a read grant never follows a size the peer announced (only a constant or
+//! what already arrived), and a direct write leaves any unwritten tail to the session.
+
+use super::{FRAME_GRANT, MAX_SLICES, READ_CHUNK};
+use crate::pipe::DirectSink;
+use crate::transport::WriteHandle;
+use crate::zmtp::{Connection, OutBuf};
+use crate::{Message, SocketType};
+use std::io::{self, IoSlice};
+
+/// Encodes one message from the socket. A subscriber's one-frame `0x01`/`0x00` messages are
+/// subscriptions: SUBSCRIBE/CANCEL commands to a ZMTP 3.1 peer, the message form to 3.0.
+pub(super) fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut OutBuf) {
+    if matches!(socket_type, SocketType::Sub | SocketType::XSub) && msg.len() == 1 {
+        let frame = &msg[0];
+        if let Some(&flag @ (0 | 1)) = frame.first() {
+            zmtp.encode_subscription(&frame[1..], flag == 1, out);
+            return;
+        }
+    }
+    Connection::encode_message(msg, out);
+}
+
+/// How much the next read asks for, and whether the buffer must grow first, given the
+/// usual read size, the bytes still `missing` from a frame body being received, the bytes
+/// `buffered` and the `spare` capacity. A large frame under way gets room for the rest of it
+/// in one go, so the kernel copies it straight to where the message will live and the
+/// buffer is never regrown (and copied) under it; that grant is bounded by a constant or by
+/// twice what already arrived, never by the size the peer announced.
+pub(super) fn read_plan(
+    read_size: usize,
+    missing: usize,
+    buffered: usize,
+    spare: usize,
+) -> (usize, bool) {
+    if missing > READ_CHUNK {
+        let want = missing.min(FRAME_GRANT.max(buffered.saturating_mul(2)));
+        (want, spare < want)
+    } else {
+        (read_size, spare < read_size / 4)
+    }
+}
+
+/// The session's side of the direct path: encodes a message and writes it to a second
+/// handle on the connection's socket.
+pub(super) struct DirectWriter {
+    handle: WriteHandle,
+    scratch: OutBuf,
+}
+
+impl DirectWriter {
+    /// A writer on `handle`, a second handle on the connection's socket.
+    pub(super) fn new(handle: WriteHandle) -> DirectWriter {
+        DirectWriter {
+            handle,
+            scratch: OutBuf::new(),
+        }
+    }
+}
+
+impl DirectSink for DirectWriter {
+    fn write_message(&mut self, msg: &Message) -> io::Result<OutBuf> {
+        Connection::encode_message(msg, &mut self.scratch);
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let n = self.scratch.io_slices(&mut slices);
+        let result = self.handle.write_vectored(&slices[..n]);
+        let written = *result.as_ref().unwrap_or(&0);
+        if written == 0 {
+            // Nothing went out: drop the encoding, keep the buffer's allocation.
+            self.scratch.advance(self.scratch.len());
+            return Err(result
+                .err()
+                .unwrap_or_else(|| io::ErrorKind::WriteZero.into()));
+        }
+        self.scratch.advance(written);
+        if self.scratch.is_empty() {
+            // The usual case: all of it went out, and the scratch buffer keeps its
+            // allocation for the next message.
+            Ok(OutBuf::new())
+        } else {
+            // The rest goes to the session, large frames uncopied.
+            Ok(std::mem::take(&mut self.scratch))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::MAX_READ;
+    use super::*;
+
+    #[test]
+    fn a_large_frame_gets_room_for_its_rest_at_once() {
+        // 1 MiB body, 40 KiB of it buffered, 24 KiB spare: room for all the rest.
+        let missing = (1 << 20) - 40 * 1024;
+        assert_eq!(
+            read_plan(READ_CHUNK, missing, 40 * 1024, 24 * 1024),
+            (missing, true)
+        );
+        // Already enough room: no regrow.
+        assert_eq!(
+            read_plan(READ_CHUNK, missing, 40 * 1024, 1 << 20),
+            (missing, false)
+        );
+    }
+
+    #[test]
+    fn an_announced_size_alone_buys_a_bounded_grant() {
+        // A hostile header: 2^62 bytes announced, 10 arrived.
+        let (want, reserve) = read_plan(READ_CHUNK, 1 << 62, 10, 0);
+        assert_eq!((want, reserve), (FRAME_GRANT, true));
+        // Past the constant, room only grows with what did arrive.
+        let (want, _) = read_plan(READ_CHUNK, 1 << 62, 8 << 20, 0);
+        assert_eq!(want, 16 << 20);
+    }
+
+    #[test]
+    fn small_frames_keep_the_usual_read_size() {
+        assert_eq!(
+            read_plan(READ_CHUNK, 100, 0, READ_CHUNK),
+            (READ_CHUNK, false)
+        );
+        assert_eq!(read_plan(MAX_READ, 0, 0, 1024), (MAX_READ, true));
+    }
+}
