@@ -298,40 +298,32 @@ impl FaultProxy {
 
     /// Waits up to `timeout` until at least `n` connections have been accepted in total.
     pub fn wait_accepted(&self, n: usize, timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        let mut conns = self.shared.conns.lock().unwrap();
-        loop {
-            if self.accepted() >= n {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= end {
-                return false;
-            }
-            conns = self
-                .shared
-                .conns_changed
-                .wait_timeout(conns, end - now)
-                .unwrap()
-                .0;
-        }
+        self.wait_until(timeout, |_| self.accepted() >= n)
     }
 
     /// Waits up to `timeout` until exactly `n` connections are being forwarded (a
     /// connection counts once its target side is connected).
     pub fn wait_live(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |conns| {
+            conns.retain(|c| !c.finished());
+            conns.len() == n
+        })
+    }
+
+    /// Waits up to `timeout` until `done` holds for the connection list, re-checking at
+    /// each change and at least every tick (a connection that ends by itself signals
+    /// nothing). Says whether it came true.
+    fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&mut Vec<Conn>) -> bool) -> bool {
         let end = Instant::now() + timeout;
         let mut conns = self.shared.conns.lock().unwrap();
         loop {
-            conns.retain(|c| !c.finished());
-            if conns.len() == n {
+            if done(&mut conns) {
                 return true;
             }
             let now = Instant::now();
             if now >= end {
                 return false;
             }
-            // Connections that end on their own (EOF) signal nothing: re-check each tick.
             conns = self
                 .shared
                 .conns_changed
