@@ -492,25 +492,31 @@ fn recv_without_peer_times_out_with_exit_3() {
     assert!(start.elapsed() >= Duration::from_millis(200));
 }
 
-#[test]
-fn bind_to_address_in_use_exits_1() {
+/// Runs a PULL that binds a tcp address another socket holds, with `extra` options;
+/// returns its output and the endpoint.
+fn pull_bound_to_an_address_in_use(extra: &[&str]) -> (Output, String) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
-    let output = run(
-        &[
-            "pull",
-            "--bind",
-            &endpoint,
-            "--mode",
-            "recv",
-            "--timeout-ms",
-            "5000",
-        ],
-        b"",
-    );
+    let mut args = vec![
+        "pull",
+        "--bind",
+        &endpoint,
+        "--mode",
+        "recv",
+        "--timeout-ms",
+        "5000",
+    ];
+    args.extend_from_slice(extra);
+    let output = run(&args, b"");
+    drop(listener);
+    (output, endpoint)
+}
+
+#[test]
+fn bind_to_address_in_use_exits_1() {
+    let (output, _) = pull_bound_to_an_address_in_use(&[]);
     assert_exit(&output, 1, "bind to an address in use");
     assert!(output.stderr.contains("in use"), "{:?}", output.stderr);
-    drop(listener);
 }
 
 #[test]
@@ -768,22 +774,7 @@ fn monitor_prints_a_peer_arriving_and_leaving() {
 
 #[test]
 fn monitor_events_are_printed_before_a_failed_exit() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
-    let output = run(
-        &[
-            "pull",
-            "--bind",
-            &endpoint,
-            "--mode",
-            "recv",
-            "--timeout-ms",
-            "5000",
-            "--monitor",
-        ],
-        b"",
-    );
-    drop(listener);
+    let (output, endpoint) = pull_bound_to_an_address_in_use(&["--monitor"]);
     assert_exit(&output, 1, "bind to an address in use, with --monitor");
     let lines: Vec<&str> = output.stderr.lines().collect();
     let event = lines
