@@ -170,6 +170,17 @@ pub enum ProtocolError {
     #[error("peer reported an error: {0}")]
     PeerError(String),
     /// The handshake did not finish in time.
+    /// A ZAP handler (or the context's authenticator) refused the peer with this status code
+    /// (300 temporary, 400 denied, 500 internal error), or the peer's ERROR carried one.
+    #[error("authentication refused (ZAP status {status})")]
+    AuthFailed {
+        /// The ZAP status code.
+        status: u16,
+    },
+    /// A PLAIN or CURVE handshake step failed: a box did not open, a nonce was replayed, a
+    /// key was wrong, a command came out of turn.
+    #[error("security handshake failed: {0}")]
+    Security(&'static str),
     #[error("handshake timed out")]
     HandshakeTimeout,
 }

@@ -3,6 +3,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod context;
+mod curve_key;
 mod endpoint;
 mod error;
 mod inproc;
@@ -18,6 +19,7 @@ mod route;
 mod socket;
 mod socket_type;
 mod transport;
+pub mod z85;
 mod zmtp;
 
 /// Hooks for the `cargo fuzz` targets in `fuzz/` (feature `fuzzing`, off by default): thin
@@ -27,6 +29,7 @@ mod zmtp;
 pub mod fuzzing;
 
 pub use context::Context;
+pub use curve_key::CurveKeyPair;
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
 pub use monitor::{EventKind, Monitor, MonitorEvent, DEFAULT_MONITOR_CAPACITY};

@@ -148,7 +148,7 @@ pub(crate) fn validate_properties(props: &[(String, Bytes)]) -> Result<(), Proto
 }
 
 /// Writes one command frame `[len]name` + the concatenation of `parts`.
-fn encode_command(name: &str, parts: &[&[u8]], out: &mut OutBuf) {
+pub(crate) fn encode_command(name: &str, parts: &[&[u8]], out: &mut OutBuf) {
     let name = &name.as_bytes()[..name.len().min(255)];
     let size = 1 + name.len() + parts.iter().map(|p| p.len()).sum::<usize>();
     encode_header(FLAG_COMMAND, size, out);
@@ -159,8 +159,9 @@ fn encode_command(name: &str, parts: &[&[u8]], out: &mut OutBuf) {
     }
 }
 
-/// Writes our READY: `Socket-Type` always, `Identity` iff `identity` is given.
-pub(crate) fn encode_ready(socket_type: SocketType, identity: Option<&[u8]>, out: &mut OutBuf) {
+/// Our metadata, encoded as properties: `Socket-Type` always, `Identity` iff `identity` is
+/// given. It is the body of READY (NULL, PLAIN) and of the metadata boxes (CURVE).
+pub(crate) fn encode_properties(socket_type: SocketType, identity: Option<&[u8]>) -> Bytes {
     let mut props = Vec::with_capacity(64);
     let mut put_prop = |name: &str, value: &[u8]| {
         let value = &value[..value.len().min(u32::MAX as usize)];
@@ -173,7 +174,12 @@ pub(crate) fn encode_ready(socket_type: SocketType, identity: Option<&[u8]>, out
     if let Some(id) = identity {
         put_prop(PROP_IDENTITY, id);
     }
-    encode_command("READY", &[&props], out);
+    Bytes::from(props)
+}
+
+/// Writes our READY: `Socket-Type` always, `Identity` iff `identity` is given.
+pub(crate) fn encode_ready(socket_type: SocketType, identity: Option<&[u8]>, out: &mut OutBuf) {
+    encode_command("READY", &[&encode_properties(socket_type, identity)], out);
 }
 
 /// Writes an ERROR command; the reason is cut to 255 bytes.

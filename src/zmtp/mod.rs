@@ -8,9 +8,13 @@
 
 mod command;
 mod connection;
+pub(crate) mod curve;
 mod frame;
 mod greeting;
+mod mechanism;
+mod null;
 mod outbuf;
+mod plain;
 
 // Used by the socket layer; unused until it lands.
 #[allow(unused_imports)]
