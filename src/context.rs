@@ -9,6 +9,7 @@ use crate::inproc::{Peer, Registry};
 use crate::pipe::Pipe;
 use crate::reactor::{self, IoCommand, ReactorShared};
 use crate::socket::{PeerMeta, SocketLink};
+use crate::zap::{Authenticator, Zap};
 use crate::{Error, Result, Socket, SocketType};
 use std::collections::HashMap;
 use std::fmt;
@@ -44,7 +45,8 @@ struct Inner {
     next_socket: AtomicU64,
     terminated: AtomicBool,
     reactors: Mutex<Option<Vec<IoThread>>>,
-    inproc: Mutex<Registry>,
+    inproc: Arc<Mutex<Registry>>,
+    zap: Arc<Zap>,
     sockets: Mutex<HashMap<u64, Weak<SocketLink>>>,
 }
 
@@ -82,13 +84,15 @@ impl Context {
     /// assert_eq!(ctx.io_threads(), 2);
     /// ```
     pub fn with_io_threads(n: usize) -> Context {
+        let inproc = Arc::new(Mutex::new(Registry::default()));
         Context {
             inner: Arc::new(Inner {
                 io_threads: n.max(1),
                 next_socket: AtomicU64::new(1),
                 terminated: AtomicBool::new(false),
                 reactors: Mutex::new(None),
-                inproc: Mutex::new(Registry::default()),
+                zap: Arc::new(Zap::new(inproc.clone())),
+                inproc,
                 sockets: Mutex::new(HashMap::new()),
             }),
         }
@@ -150,6 +154,64 @@ impl Context {
     /// ```
     pub fn term(&self) {
         self.inner.shutdown();
+    }
+
+    /// Installs a typed authenticator: every PLAIN or CURVE server socket of this context
+    /// (and every NULL socket with a ZAP domain) asks it about each client before admitting
+    /// it. It takes precedence over a ZAP handler bound at [`ZAP_ENDPOINT`]; without
+    /// either, servers admit every client that completes the handshake. It applies to
+    /// handshakes that start after the call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{AuthCredentials, AuthDecision, Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// ctx.set_authenticator(|req: &ferrozmq::AuthRequest<'_>| match req.credentials {
+    ///     AuthCredentials::Plain { username, password } if username == b"admin" && password == b"secret" => {
+    ///         AuthDecision::allow("admin")
+    ///     }
+    ///     _ => AuthDecision::deny("who are you?"),
+    /// });
+    ///
+    /// let mut server = ctx.socket(SocketType::Pull)?;
+    /// server.set_plain_server(true)?;
+    /// server.bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = server.last_endpoint().unwrap();
+    /// let mut client = ctx.socket(SocketType::Push)?;
+    /// client.set_plain_username("admin")?;
+    /// client.set_plain_password("secret")?;
+    /// client.connect(&endpoint)?;
+    /// client.send("hello")?;
+    /// let msg = server.recv()?;
+    /// assert_eq!(msg.property("User-Id"), Some("admin"));
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    ///
+    /// [`ZAP_ENDPOINT`]: crate::ZAP_ENDPOINT
+    pub fn set_authenticator(&self, authenticator: impl Authenticator) {
+        self.inner
+            .zap
+            .set_authenticator(Some(Arc::new(authenticator)));
+    }
+
+    /// Removes the typed authenticator (see [`Context::set_authenticator`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = ferrozmq::Context::new();
+    /// ctx.set_authenticator(|_: &ferrozmq::AuthRequest<'_>| ferrozmq::AuthDecision::allow(""));
+    /// ctx.clear_authenticator();
+    /// ```
+    pub fn clear_authenticator(&self) {
+        self.inner.zap.set_authenticator(None);
+    }
+
+    /// The context's ZAP, for sessions.
+    pub(crate) fn zap(&self) -> Arc<Zap> {
+        self.inner.zap.clone()
     }
 
     /// The I/O thread that serves socket `socket_id`, starting the threads if needed.

@@ -169,7 +169,6 @@ pub enum ProtocolError {
     /// The peer sent an ERROR command.
     #[error("peer reported an error: {0}")]
     PeerError(String),
-    /// The handshake did not finish in time.
     /// A ZAP handler (or the context's authenticator) refused the peer with this status code
     /// (300 temporary, 400 denied, 500 internal error), or the peer's ERROR carried one.
     #[error("authentication refused (ZAP status {status})")]
@@ -181,6 +180,7 @@ pub enum ProtocolError {
     /// key was wrong, a command came out of turn.
     #[error("security handshake failed: {0}")]
     Security(&'static str),
+    /// The handshake did not finish in time.
     #[error("handshake timed out")]
     HandshakeTimeout,
 }

@@ -52,6 +52,8 @@ impl Codec {
     ) -> Codec {
         let mut out = OutBuf::new();
         let config = Config {
+            security: Default::default(),
+            authenticate_null: false,
             socket_type,
             routing_id: Bytes::copy_from_slice(routing_id),
             max_msg_size,
@@ -139,7 +141,7 @@ pub fn handshake_bytes(socket_type: SocketType, routing_id: &[u8]) -> Vec<u8> {
 pub fn encode_message(frames: &[&[u8]]) -> Vec<u8> {
     let msg = crate::Message::multipart(frames.iter().map(|f| Bytes::copy_from_slice(f)));
     let mut out = OutBuf::new();
-    Connection::encode_message(&msg, &mut out);
+    Connection::encode_plain_message(&msg, &mut out);
     drain(&mut out)
 }
 

@@ -135,6 +135,28 @@ impl Registry {
         }
     }
 
+    /// Joins an I/O thread's session to the socket bound at `name`, if one is, as a DEALER
+    /// peer whose end wakes `ours`: the way a session reaches the ZAP handler at
+    /// `inproc://zeromq.zap.01`, as libzmq's sessions do. `None` if nothing is bound there
+    /// (or the binder cannot take a DEALER peer).
+    pub(crate) fn connect_session(&mut self, name: &str, ours: Notifier) -> Option<Pipe> {
+        let binder = self.bound.get(name)?;
+        if !binder.socket_type.accepts(SocketType::Dealer) {
+            return None;
+        }
+        let (mine, theirs) = link_with(
+            ours,
+            Notifier::Socket(binder.mailbox.clone()),
+            binder.rcvhwm,
+            binder.sndhwm,
+            false,
+        );
+        binder
+            .mailbox
+            .post(SocketCommand::Attach(theirs, PeerMeta::default()));
+        Some(mine)
+    }
+
     /// Releases `name` if `socket_id` holds it.
     pub(crate) fn unbind(&mut self, name: &str, socket_id: u64) {
         if self

@@ -9,6 +9,7 @@ mod error;
 mod inproc;
 mod mailbox;
 mod message;
+mod metadata;
 mod monitor;
 mod options;
 mod pipe;
@@ -20,6 +21,7 @@ mod socket;
 mod socket_type;
 mod transport;
 pub mod z85;
+mod zap;
 mod zmtp;
 
 /// Hooks for the `cargo fuzz` targets in `fuzz/` (feature `fuzzing`, off by default): thin
@@ -29,14 +31,16 @@ mod zmtp;
 pub mod fuzzing;
 
 pub use context::Context;
-pub use curve_key::CurveKeyPair;
+pub use curve_key::{curve_keypair, CurveKeyPair};
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
+pub use metadata::Metadata;
 pub use monitor::{EventKind, Monitor, MonitorEvent, DEFAULT_MONITOR_CAPACITY};
 pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::Socket;
 pub use socket_type::SocketType;
+pub use zap::{AuthCredentials, AuthDecision, AuthRequest, Authenticator, ZAP_ENDPOINT};
 
 // The code in the README and the user guide runs as doctests, so it cannot go stale.
 #[cfg(doctest)]

@@ -3,8 +3,10 @@
 //! Invariants: cloning a frame costs a reference count, never a copy; a one-frame message
 //! needs no allocation beyond its frame; a message moves through every pipe whole.
 
+use crate::metadata::Metadata;
 use bytes::Bytes;
 use std::fmt;
+use std::sync::Arc;
 
 /// A multipart message: one or more frames, delivered whole or not at all.
 ///
@@ -21,9 +23,26 @@ use std::fmt;
 /// let parts = Message::from(vec!["a", "b", "c"]);
 /// assert_eq!(parts.len(), 3);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 pub struct Message {
     repr: Repr,
+    /// The connection's properties, shared by every message from it (see `Metadata`).
+    /// Not part of the message's value: equality and hashing look at the frames only.
+    meta: Option<Arc<Metadata>>,
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.repr == other.repr
+    }
+}
+
+impl Eq for Message {}
+
+impl std::hash::Hash for Message {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.repr.hash(state);
+    }
 }
 
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -295,6 +314,54 @@ impl Message {
     }
 }
 
+impl Message {
+    /// The properties of the connection this message came from: the peer's metadata
+    /// (`Socket-Type`, `Identity`, ...), `Peer-Address`, and `User-Id` and other properties
+    /// set by authentication. `None` for a message built locally or received over
+    /// `inproc://`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let msg = ferrozmq::Message::from("local");
+    /// assert!(msg.metadata().is_none());
+    /// ```
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.meta.as_deref()
+    }
+
+    /// The value of one property of the connection this message came from, as text (any
+    /// ASCII case for the name; `None` if absent or not UTF-8), like libzmq's
+    /// `zmq_msg_gets`. Under PLAIN or CURVE, `User-Id` says who the peer authenticated as.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = pull.last_endpoint().unwrap();
+    /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.connect(&endpoint)?;
+    /// push.send("hello")?;
+    /// let msg = pull.recv()?;
+    /// assert_eq!(msg.property("Socket-Type"), Some("PUSH"));
+    /// assert_eq!(msg.property("User-Id"), None); // NULL mechanism, no ZAP
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn property(&self, name: &str) -> Option<&str> {
+        std::str::from_utf8(self.metadata()?.get(name)?).ok()
+    }
+
+    /// Attaches the connection's metadata (the session does it for each message it
+    /// receives).
+    pub(crate) fn set_metadata(&mut self, meta: Option<Arc<Metadata>>) {
+        self.meta = meta;
+    }
+}
+
 impl Repr {
     fn from_vec(mut v: Vec<Bytes>) -> Repr {
         match v.len() {
@@ -341,6 +408,7 @@ impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Message {
         Message {
             repr: Repr::One(frame),
+            meta: None,
         }
     }
 }
@@ -379,6 +447,7 @@ impl From<Vec<Bytes>> for Message {
     fn from(frames: Vec<Bytes>) -> Message {
         Message {
             repr: Repr::from_vec(frames),
+            meta: None,
         }
     }
 }

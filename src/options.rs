@@ -3,6 +3,7 @@
 //! Options are read when an endpoint is bound or connected, so a change applies to the
 //! endpoints that come after it, as in libzmq. Nothing here touches a thread or a socket.
 
+use crate::socket::SecurityOptions;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub(crate) struct Options {
     pub(crate) immediate: bool,
     /// Keep only the last message in each pipe (PUSH, PULL, PUB, SUB, DEALER).
     pub(crate) conflate: bool,
+    /// The mechanism, role, keys and credentials, and the ZAP domain.
+    pub(crate) security: SecurityOptions,
 }
 
 /// The default `max_msg_size`: 1 GiB. libzmq has no limit; this one is far above what an
@@ -92,6 +95,7 @@ impl Default for Options {
             tcp_keepalive_intvl: None,
             immediate: false,
             conflate: false,
+            security: SecurityOptions::default(),
         }
     }
 }

@@ -40,6 +40,10 @@ const WAKER: Token = Token(0);
 pub(crate) struct SessionConfig {
     pub(crate) socket_type: SocketType,
     pub(crate) options: Options,
+    /// The mechanism and role of every connection of this endpoint, with its secrets.
+    pub(crate) security: crate::zmtp::Security,
+    /// The context's ZAP, asked about clients by server connections.
+    pub(crate) zap: Arc<crate::zap::Zap>,
     /// For a connect: the routing id the socket gives this peer, if the user set one.
     pub(crate) connect_routing_id: Option<bytes::Bytes>,
     /// The endpoint as bound (port resolved) or connected, for monitor events.

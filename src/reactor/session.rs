@@ -17,18 +17,25 @@
 //!   output buffer is over its allowance, and resumes once the peer has taken it.
 //! - A dead peer is found: with heartbeats on, silence after a PING closes the connection
 //!   (see `heartbeat`), and a connect attempt is bounded by the connect timeout.
+//! - A server's handshake that needs a ZAP decision waits for it without blocking the
+//!   thread: at once from the context's authenticator, or from the handler's reply, which
+//!   wakes this session through its pipe. Meanwhile the peer's input stays unread, and the
+//!   handshake timer still runs.
+//! - Every message from the connection carries its metadata (one shared `Metadata`).
 
 mod wire;
 
 use super::heartbeat::{Beat, Heartbeat};
 use super::{next_backoff, IoCommand, ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
+use crate::metadata::Metadata;
 use crate::monitor::EventKind;
 use crate::pipe::{link_with, DirectHandle, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream};
-use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo};
-use crate::{Message, SocketType};
+use crate::zap::{Answer, Call, Query};
+use crate::zmtp::{Config, Connection, Credentials, Event, OutBuf, PeerInfo, Verdict};
+use crate::{Message, ProtocolError, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, Read, Write};
@@ -58,6 +65,8 @@ const REPLY_ROOM: usize = 64 * 1024;
 pub(super) enum Cause {
     /// The peer broke the protocol.
     Protocol(String),
+    /// Authentication refused the peer (ZAP status), or the peer refused us.
+    Auth { status: u16, reason: String },
     /// Anything else: the peer closed, an I/O error, a timeout.
     Other(String),
 }
@@ -65,7 +74,7 @@ pub(super) enum Cause {
 impl Cause {
     fn reason(&self) -> &str {
         match self {
-            Cause::Protocol(r) | Cause::Other(r) => r,
+            Cause::Protocol(r) | Cause::Other(r) | Cause::Auth { reason: r, .. } => r,
         }
     }
 }
@@ -118,6 +127,8 @@ struct Conn {
     /// The direct-path state shared with the socket's writer, once offered.
     direct: Option<DirectHandle>,
     peer: String,
+    /// The peer's IP address (tcp), or empty: what ZAP is told.
+    address: String,
 }
 
 pub(super) struct Session {
@@ -150,6 +161,12 @@ pub(super) struct Session {
     events: Vec<Event>,
     inbound: Vec<Message>,
     seed: u64,
+    /// A ZAP decision to apply to the handshake (given at once, or just replied).
+    verdict: Option<Verdict>,
+    /// A request to the ZAP handler, awaiting its reply.
+    zap_call: Option<Call>,
+    /// The connection's metadata, attached to every message from it.
+    meta: Option<Arc<Metadata>>,
 }
 
 impl Session {
@@ -190,6 +207,9 @@ impl Session {
             events: Vec::new(),
             inbound: Vec::new(),
             seed: (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            verdict: None,
+            zap_call: None,
+            meta: None,
         }
     }
 
@@ -289,8 +309,16 @@ impl Session {
         self.drive(cx)
     }
 
-    /// A pipe changed: the socket queued messages, made room, or let go of the pipe.
+    /// A pipe changed: the socket queued messages, made room, or let go of the pipe; or the
+    /// ZAP handler replied.
     pub(super) fn on_pipe(&mut self, cx: &mut Cx<'_>) -> Status {
+        if let Some(verdict) = self.zap_call.as_mut().and_then(Call::poll) {
+            self.zap_call = None;
+            self.verdict = Some(verdict);
+            if let Err(cause) = self.decode(cx) {
+                return self.lost(cx, cause);
+            }
+        }
         if self.read_paused {
             if let Some(pipe) = &mut self.pipe {
                 self.read_paused = !pipe.writer.has_room();
@@ -319,7 +347,9 @@ impl Session {
             Beat::SendPing(ttl) => {
                 if let Some(conn) = &mut self.conn {
                     log::trace!("connection to {}: heartbeat PING", conn.peer);
-                    Connection::encode_ping(ttl, &[], &mut conn.out);
+                    if let Some(zmtp) = &mut conn.zmtp {
+                        zmtp.encode_ping(ttl, &[], &mut conn.out);
+                    }
                 }
                 return self.drive(cx);
             }
@@ -463,6 +493,7 @@ impl Session {
             read_size: READ_CHUNK,
             direct: None,
             peer,
+            address: String::new(),
         });
         true
     }
@@ -473,6 +504,8 @@ impl Session {
         };
         let options = &self.config.options;
         let config = Config {
+            security: self.config.security.clone(),
+            authenticate_null: options.security.authenticate_null(),
             socket_type: self.config.socket_type,
             routing_id: options.routing_id.clone(),
             max_msg_size: options.max_msg_size,
@@ -481,6 +514,11 @@ impl Session {
         conn.zmtp = Some(Connection::new(config, &mut conn.out));
         // Known now for a connect that was pending at `install`.
         conn.peer = conn.stream.peer_description();
+        conn.address = conn
+            .stream
+            .peer_ip()
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         // Data may already be waiting, and an edge may have passed: try both directions.
         conn.readable = true;
         conn.writable = true;
@@ -577,16 +615,38 @@ impl Session {
         }
     }
 
-    /// Decodes everything buffered and hands the messages to the socket in one batch.
+    /// Decodes everything buffered and hands the messages to the socket in one batch. A
+    /// ZAP decision that is ready is applied first, and then the input it held is decoded.
     fn decode(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
-        let Some(conn) = &mut self.conn else {
-            return Ok(());
-        };
-        let Some(zmtp) = &mut conn.zmtp else {
-            return Ok(());
-        };
-        let result = zmtp.handle_input(&mut conn.rbuf, &mut conn.out, &mut self.events);
-        let peer = conn.peer.clone();
+        loop {
+            let Some(conn) = &mut self.conn else {
+                return Ok(());
+            };
+            let Some(zmtp) = &mut conn.zmtp else {
+                return Ok(());
+            };
+            let verdict = self.verdict.take();
+            let was_verdict = verdict.is_some();
+            let result = match verdict {
+                Some(verdict) => zmtp.on_verdict(&verdict, &mut conn.out, &mut self.events),
+                None => zmtp.handle_input(&mut conn.rbuf, &mut conn.out, &mut self.events),
+            };
+            self.absorb(cx, result)?;
+            // After a verdict, the input it held is decoded; after input, a verdict given at
+            // once (by the authenticator, or for want of a handler) is applied.
+            if !was_verdict && self.verdict.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Acts on what one codec call produced: its events, its messages, its error.
+    fn absorb(&mut self, cx: &mut Cx<'_>, result: Result<(), ProtocolError>) -> Result<(), Cause> {
+        let peer = self
+            .conn
+            .as_ref()
+            .map(|c| c.peer.clone())
+            .unwrap_or_default();
         let mut events = std::mem::take(&mut self.events);
         for event in events.drain(..) {
             match event {
@@ -594,24 +654,58 @@ impl Session {
                     log::debug!("connection to {peer}: ready, peer is {}", info.socket_type);
                     self.handshake_ready(cx, &info);
                 }
-                Event::Message(msg) => self.inbound.push(msg),
+                Event::Message(mut msg) => {
+                    msg.set_metadata(self.meta.clone());
+                    self.inbound.push(msg);
+                }
                 Event::Subscribe(topic) => self.subscription(true, &topic),
                 Event::Cancel(topic) => self.subscription(false, &topic),
                 Event::Ping(ttl) => self.heartbeat.peer_ping(cx.now, ttl),
+                Event::Authenticate(credentials) => self.authenticate(cx, &credentials),
             }
         }
         self.events = events;
         self.deliver();
         if let Err(e) = result {
-            log::warn!("connection to {peer}: protocol error: {e}");
+            log::warn!("connection to {peer}: {e}");
             // One attempt to tell the peer why (an ERROR command may be queued).
             let _ = self.write_output();
-            return Err(Cause::Protocol(format!("protocol error: {e}")));
+            return Err(match e {
+                ProtocolError::AuthFailed { status } => Cause::Auth {
+                    status,
+                    reason: e.to_string(),
+                },
+                e => Cause::Protocol(format!("protocol error: {e}")),
+            });
         }
         Ok(())
     }
 
+    /// The handshake needs a ZAP decision on the client: ask for it. An answer given at
+    /// once is kept for `decode` to apply; a handler's reply comes through `on_pipe`.
+    fn authenticate(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) {
+        let Some(conn) = &self.conn else {
+            return;
+        };
+        let options = &self.config.options;
+        let query = Query {
+            domain: &options.security.zap_domain,
+            address: &conn.address,
+            routing_id: &options.routing_id,
+            credentials,
+        };
+        match self
+            .config
+            .zap
+            .ask(&query, Notifier::Reactor(cx.reactor.clone(), self.key))
+        {
+            Answer::Now(verdict) => self.verdict = Some(verdict),
+            Answer::Later(call) => self.zap_call = Some(call),
+        }
+    }
+
     fn handshake_ready(&mut self, cx: &mut Cx<'_>, info: &PeerInfo) {
+        self.meta = Some(Arc::new(self.metadata(info)));
         self.handshake_deadline = None;
         self.heartbeat.start(cx.now);
         self.raise(EventKind::HandshakeSucceeded);
@@ -647,6 +741,23 @@ impl Session {
         self.offer_direct();
     }
 
+    /// The connection's metadata: the peer's properties, then `User-Id` and the ZAP
+    /// reply's properties, then `Peer-Address`, as libzmq gathers them.
+    fn metadata(&self, info: &PeerInfo) -> Metadata {
+        let mut properties = info.properties.clone();
+        if let Some(user_id) = info.user_id.as_ref().filter(|u| !u.is_empty()) {
+            properties.push(("User-Id".to_owned(), user_id.clone()));
+        }
+        properties.extend(info.zap_properties.iter().cloned());
+        if let Some(conn) = self.conn.as_ref().filter(|c| !c.address.is_empty()) {
+            properties.push((
+                "Peer-Address".to_owned(),
+                Bytes::copy_from_slice(conn.address.as_bytes()),
+            ));
+        }
+        Metadata::new(properties)
+    }
+
     /// Lets the socket write straight to this connection while the session is idle (see
     /// `pipe::direct`). Not for subscribers, whose subscriptions need per-peer encoding.
     /// Only over tcp, for now: measured with local_lat/remote_lat in two processes, the
@@ -659,7 +770,9 @@ impl Session {
         let (Some(conn), Some(pipe)) = (&mut self.conn, &self.pipe) else {
             return;
         };
-        if !matches!(conn.stream, Stream::Tcp(_)) {
+        if !matches!(conn.stream, Stream::Tcp(_))
+            || conn.zmtp.as_ref().is_some_and(Connection::encrypts)
+        {
             return;
         }
         match conn.stream.write_handle() {
@@ -717,7 +830,7 @@ impl Session {
         let Some(conn) = &mut self.conn else {
             return Ok(());
         };
-        let Some(zmtp) = &conn.zmtp else {
+        let Some(zmtp) = &mut conn.zmtp else {
             return Ok(());
         };
         if conn.write_error.is_some() {
@@ -834,6 +947,9 @@ impl Session {
                             Cause::Protocol(reason) => EventKind::HandshakeFailedProtocol {
                                 reason: reason.clone(),
                             },
+                            Cause::Auth { status, .. } => {
+                                EventKind::HandshakeFailedAuth { status: *status }
+                            }
                             Cause::Other(reason) => EventKind::HandshakeFailedNoDetail {
                                 reason: reason.clone(),
                             },
@@ -851,6 +967,9 @@ impl Session {
         self.read_paused = false;
         self.read_held = false;
         self.inbound.clear();
+        self.verdict = None;
+        self.zap_call = None;
+        self.meta = None;
         self.handshake_deadline = None;
         self.connect_deadline = None;
         self.heartbeat.stop();

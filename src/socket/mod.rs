@@ -19,6 +19,7 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod security;
 mod sub;
 mod xpub;
 mod xsub;
@@ -37,6 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) use pattern::PeerMeta;
+pub(crate) use security::SecurityOptions;
 
 /// A command to a socket from another thread.
 #[derive(Debug)]
@@ -296,7 +298,7 @@ impl Socket {
             }
         };
         let reactor = self.reactor()?;
-        let mut config = self.session_config();
+        let mut config = self.session_config()?;
         config.endpoint.clone_from(&resolved);
         self.link
             .monitors
@@ -354,7 +356,7 @@ impl Socket {
         let target = transport::resolve(&parsed)?;
         let reactor = self.reactor()?;
         let session_key = reactor.next_key();
-        let mut config = self.session_config();
+        let mut config = self.session_config()?;
         config.connect_routing_id = connect_id.clone();
         config.endpoint = parsed.to_string();
         // A ROUTER can only address a peer once it knows its routing id, and `immediate`
@@ -518,13 +520,17 @@ impl Socket {
         Ok(r)
     }
 
-    fn session_config(&self) -> SessionConfig {
-        SessionConfig {
+    /// What the sessions of the next endpoint need; fails if the security options are
+    /// incomplete (a CURVE server without its secret key, a client without the server's).
+    fn session_config(&mut self) -> Result<SessionConfig> {
+        Ok(SessionConfig {
             socket_type: self.kind,
+            security: self.options.security.security()?,
             options: self.options.clone(),
             connect_routing_id: None,
             endpoint: String::new(),
-        }
+            zap: self.ctx.zap(),
+        })
     }
 
     /// Whether this socket's links conflate (`conflate` on, and meaningful for its type).

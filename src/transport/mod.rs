@@ -52,6 +52,14 @@ impl Stream {
         }
     }
 
+    /// The peer's IP address (tcp only): what ZAP and the `Peer-Address` property carry.
+    pub fn peer_ip(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|a| a.ip()),
+            Stream::Unix(_) => None,
+        }
+    }
+
     /// A short description of the other end for logs: `127.0.0.1:5555` for tcp, the socket
     /// path (or `@name`) for ipc.
     pub fn peer_description(&self) -> String {

@@ -1,7 +1,10 @@
-//! `Connection`: the state machine of one ZMTP 3.x connection with the NULL mechanism.
+//! `Connection`: the state machine of one ZMTP 3.x connection: greeting, the security
+//! mechanism's handshake (NULL, PLAIN or CURVE, see `mechanism`), then traffic, boxed
+//! frame by frame under CURVE.
 //!
 //! It consumes peer bytes (greeting, then frames), emits [`Event`]s, and writes our replies
-//! (READY, PONG, ERROR) into an [`OutBuf`]. It must keep true: every limit (message size,
+//! (handshake commands, PONG, ERROR) into an [`OutBuf`]. While a ZAP decision is pending it
+//! holds the input unread. It must keep true: every limit (message size,
 //! frame count, an incomplete message's bytes plus [`FRAME_OVERHEAD`] per frame, the size
 //! of a handshake command) is checked on the frame header before waiting for the body, so
 //! what an incomplete message holds stays within `max_msg_size` whatever the peer sends;
@@ -11,8 +14,11 @@
 //! error.
 
 use super::command::{self, Command};
-use super::frame::{self, FrameHeader, FLAG_MORE};
+use super::frame::{self, FrameHeader, FLAG_COMMAND, FLAG_MORE};
 use super::greeting::{self, GREETING_LEN};
+use super::mechanism::{
+    Cipher, Credentials, Mechanism, Progress, Properties, Security, Verdict, MSG_COMMAND, MSG_MORE,
+};
 use super::OutBuf;
 use crate::options::FRAME_OVERHEAD;
 use crate::{Message, ProtocolError, SocketType};
@@ -31,9 +37,17 @@ const COMMAND_MIN_LIMIT: u64 = 1024;
 /// Frames below this size are copied out of the read buffer; larger ones are sliced.
 pub(crate) const SMALL_FRAME: usize = 1024;
 
+/// The bytes a CURVE MESSAGE adds to a frame: `\x07MESSAGE`, an 8-byte nonce, a 16-byte
+/// tag and the flags byte.
+const BOX_OVERHEAD: u64 = 33;
+
 /// What a connection needs to know about our side.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// The security mechanism and role, with its keys or credentials.
+    pub security: Security,
+    /// Under NULL: whether to ask ZAP about the peer (a ZAP domain is set), as libzmq does.
+    pub authenticate_null: bool,
     /// Our socket type, announced as `Socket-Type`.
     pub socket_type: SocketType,
     /// Our routing id, announced as `Identity` iff `socket_type.sends_identity()`.
@@ -55,8 +69,12 @@ pub(crate) struct PeerInfo {
     pub routing_id: Bytes,
     /// The peer's ZMTP minor version: 0 = 3.0, 1 = 3.1 (or higher).
     pub minor: u8,
-    /// All READY metadata as received, in order.
+    /// All READY (or INITIATE) metadata as received, in order.
     pub properties: Vec<(String, Bytes)>,
+    /// The `User-Id` ZAP gave the peer, if ZAP was asked.
+    pub user_id: Option<Bytes>,
+    /// Further metadata from the ZAP reply.
+    pub zap_properties: Vec<(String, Bytes)>,
 }
 
 /// Something the socket layer must act on.
@@ -64,6 +82,9 @@ pub(crate) struct PeerInfo {
 pub(crate) enum Event {
     /// The handshake is complete (emitted once).
     Ready(PeerInfo),
+    /// A server must decide on the client: answer with [`Connection::on_verdict`]. Input is
+    /// held unread until then.
+    Authenticate(Credentials),
     /// One complete multipart message; frames are zero-copy slices of the input.
     Message(Message),
     /// The peer subscribed to a topic (SUBSCRIBE command).
@@ -79,8 +100,10 @@ pub(crate) enum Event {
 enum Phase {
     /// Waiting for (the rest of) the peer's greeting.
     Greeting,
-    /// Greeting done, our READY sent, waiting for the peer's READY.
+    /// Greeting done, the mechanism's handshake under way.
     Handshake,
+    /// The mechanism asked for a ZAP decision; input waits.
+    Authenticating,
     /// Exchanging messages.
     Ready,
     /// Dead; every call returns this error.
@@ -91,6 +114,7 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) struct Connection {
     config: Config,
+    mechanism: Mechanism,
     phase: Phase,
     /// The peer's minor version, known once its greeting has been read.
     peer_minor: Option<u8>,
@@ -103,15 +127,24 @@ pub(crate) struct Connection {
     partial_size: u64,
     /// Where small frames of the current `handle_input` call are copied together.
     arena: BytesMut,
+    /// What ZAP said about the peer, until the handshake completes.
+    verdict: Option<(Bytes, Properties)>,
 }
 
 impl Connection {
-    /// Starts a connection and writes our whole 64-byte greeting (version 3.1, mechanism
-    /// NULL, as-server 0) into `out`.
+    /// Starts a connection and writes our whole 64-byte greeting (version 3.1, our
+    /// mechanism and role) into `out`.
     pub fn new(config: Config, out: &mut OutBuf) -> Connection {
-        greeting::encode_greeting(out);
+        let identity = config
+            .socket_type
+            .sends_identity()
+            .then_some(&config.routing_id[..]);
+        let metadata = command::encode_properties(config.socket_type, identity);
+        let mechanism = config.security.build(metadata, config.authenticate_null);
+        greeting::encode_greeting(mechanism.name(), mechanism.as_server(), out);
         Connection {
             config,
+            mechanism,
             phase: Phase::Greeting,
             peer_minor: None,
             peer: None,
@@ -119,7 +152,44 @@ impl Connection {
             partial: Vec::new(),
             partial_size: 0,
             arena: BytesMut::new(),
+            verdict: None,
         }
+    }
+
+    /// Whether frames after the handshake are boxed (CURVE). Such a connection cannot take
+    /// the direct write path, whose encoder holds no per-connection state.
+    pub fn encrypts(&self) -> bool {
+        self.mechanism.encrypts()
+    }
+
+    /// The ZAP decision on the client that [`Event::Authenticate`] asked for. Afterwards,
+    /// call [`Connection::handle_input`] again for the input held meanwhile. On `Err` the
+    /// connection is dead, and `out` may hold an ERROR worth one flush attempt.
+    pub fn on_verdict(
+        &mut self,
+        verdict: &Verdict,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        if !matches!(self.phase, Phase::Authenticating) {
+            return Err(ProtocolError::Security("ZAP reply out of turn"));
+        }
+        self.phase = Phase::Handshake;
+        if let Verdict::Allow {
+            user_id,
+            properties,
+        } = verdict
+        {
+            self.verdict = Some((user_id.clone(), properties.clone()));
+        }
+        let result = self
+            .mechanism
+            .on_verdict(verdict, out)
+            .and_then(|progress| self.advance(progress, events));
+        if let Err(e) = &result {
+            self.fail(e, out);
+        }
+        result
     }
 
     /// Whether the handshake is complete.
@@ -166,15 +236,44 @@ impl Connection {
         // Let go of this call's arena: from now on only the frames cut from it refer to it.
         self.arena = BytesMut::new();
         if let Err(e) = &result {
-            debug!("zmtp: connection failed: {e}");
-            // RFC 37 allows an ERROR command during the handshake (after the greetings):
-            // tell the peer why before the connection closes. A peer's own ERROR gets none.
-            if matches!(self.phase, Phase::Handshake) && !matches!(e, ProtocolError::PeerError(_)) {
-                command::encode_error(&error_reason(e), out);
-            }
-            self.phase = Phase::Failed(e.clone());
+            self.fail(e, out);
         }
         result
+    }
+
+    /// The connection is dead with `e`.
+    fn fail(&mut self, e: &ProtocolError, out: &mut OutBuf) {
+        debug!("zmtp: connection failed: {e}");
+        // RFC 37 allows an ERROR command during the handshake (after the greetings): tell
+        // the peer why before the connection closes. A peer's own ERROR gets none, and a
+        // ZAP refusal has written its own (or, for a temporary one, none on purpose).
+        let handshaking = matches!(self.phase, Phase::Handshake | Phase::Authenticating);
+        if handshaking
+            && !matches!(
+                e,
+                ProtocolError::PeerError(_) | ProtocolError::AuthFailed { .. }
+            )
+        {
+            command::encode_error(&error_reason(e), out);
+        }
+        self.phase = Phase::Failed(e.clone());
+    }
+
+    /// Acts on what the mechanism said.
+    fn advance(
+        &mut self,
+        progress: Progress,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        match progress {
+            Progress::Continue => Ok(()),
+            Progress::Authenticate(credentials) => {
+                self.phase = Phase::Authenticating;
+                events.push(Event::Authenticate(credentials));
+                Ok(())
+            }
+            Progress::Done(properties) => self.on_ready(properties, events),
+        }
     }
 
     fn process(
@@ -184,21 +283,21 @@ impl Connection {
         events: &mut Vec<Event>,
     ) -> Result<(), ProtocolError> {
         if let Phase::Greeting = self.phase {
-            let Some(peer) = greeting::check(input)? else {
+            let Some(peer) = greeting::check(input, self.mechanism.name())? else {
                 return Ok(());
             };
             input.advance(GREETING_LEN);
             trace!("zmtp: peer greeting {}.{}", peer.major, peer.minor);
             self.peer_minor = Some(peer.minor);
-            let identity = self
-                .config
-                .socket_type
-                .sends_identity()
-                .then_some(&self.config.routing_id[..]);
-            command::encode_ready(self.config.socket_type, identity, out);
             self.phase = Phase::Handshake;
+            let progress = self.mechanism.start(out)?;
+            self.advance(progress, events)?;
         }
         loop {
+            if matches!(self.phase, Phase::Authenticating) {
+                // The input waits for the ZAP decision.
+                return Ok(());
+            }
             let header = match self.current {
                 Some(h) => h,
                 None => {
@@ -215,6 +314,11 @@ impl Connection {
                 return Ok(());
             }
             self.current = None;
+            if self.is_ready() && self.mechanism.encrypts() {
+                let boxed = self.take_body_mut(input, header.size);
+                self.on_box(boxed, out, events)?;
+                continue;
+            }
             let body = self.take_body(input, header.size);
             if header.command() {
                 self.on_command(body, out, events)?;
@@ -222,6 +326,30 @@ impl Connection {
                 self.on_data(header.more(), body, events);
             }
         }
+    }
+
+    /// Opens one boxed frame (CURVE, after the handshake): the flags inside say whether it
+    /// is a command and whether more frames follow; the wire flags do not count.
+    fn on_box(
+        &mut self,
+        boxed: BytesMut,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
+        let Some(cipher) = self.mechanism.cipher() else {
+            return Err(ProtocolError::Security("no cipher"));
+        };
+        let (flags, body) = cipher.decode(boxed)?;
+        if flags & MSG_COMMAND != 0 {
+            if flags & MSG_MORE != 0 || !self.partial.is_empty() {
+                return Err(ProtocolError::CommandInMessage);
+            }
+            return self.on_command(body, out, events);
+        }
+        // The limits were checked on the wire size; the opened size is what counts.
+        self.check_data(body.len() as u64, flags & MSG_MORE != 0)?;
+        self.on_data(flags & MSG_MORE != 0, body, events);
+        Ok(())
     }
 
     /// Cuts a frame body of `size` bytes off the front of `input`. Large bodies are slices of
@@ -245,10 +373,36 @@ impl Connection {
         self.arena.split().freeze()
     }
 
+    /// Like `take_body`, for a body that is opened in place (a CURVE box).
+    fn take_body_mut(&mut self, input: &mut BytesMut, size: usize) -> BytesMut {
+        if size >= SMALL_FRAME {
+            return input.split_to(size);
+        }
+        if self.arena.capacity() - self.arena.len() < size {
+            self.arena = BytesMut::with_capacity(input.len().max(size));
+        }
+        self.arena.extend_from_slice(&input[..size]);
+        input.advance(size);
+        self.arena.split()
+    }
+
     /// Everything that can be decided from a header alone, before its body is awaited.
     fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
         let size = h.size as u64;
         let handshaking = !self.is_ready();
+        if !handshaking && self.mechanism.encrypts() {
+            // A box: whether it is a command and whether more follow is inside. Its opened
+            // size is at most the wire size less the box overhead, which must fit the limit
+            // as a data frame or a command would.
+            if size < BOX_OVERHEAD {
+                return Err(ProtocolError::Malformed("CURVE MESSAGE (too short)"));
+            }
+            let opened = size - BOX_OVERHEAD;
+            if opened <= COMMAND_MIN_LIMIT && self.partial.is_empty() {
+                return Ok(());
+            }
+            return self.check_data(opened, true);
+        }
         if h.command() {
             if h.more() || !self.partial.is_empty() {
                 return Err(ProtocolError::CommandInMessage);
@@ -270,6 +424,12 @@ impl Connection {
         if handshaking {
             return Err(ProtocolError::UnexpectedMessage);
         }
+        self.check_data(size, h.more())
+    }
+
+    /// The limits on a data frame of `size` bytes joining the incomplete message, with more
+    /// frames to come iff `more`.
+    fn check_data(&self, size: u64, more: bool) -> Result<(), ProtocolError> {
         // What the message will hold once this frame is in.
         let frames = (self.partial.len() as u64).saturating_add(1);
         let bytes = self.partial_size.saturating_add(size);
@@ -279,7 +439,7 @@ impl Connection {
             }
         }
         check_limit(bytes, self.config.max_msg_size)?;
-        if let (true, Some(limit)) = (h.more(), self.config.max_msg_size) {
+        if let (true, Some(limit)) = (more, self.config.max_msg_size) {
             // Still incomplete after this frame: every frame kept costs bookkeeping too, so
             // a flood of tiny frames is bounded by the same limit.
             let held = bytes.saturating_add(frames.saturating_mul(FRAME_OVERHEAD));
@@ -315,20 +475,20 @@ impl Connection {
         out: &mut OutBuf,
         events: &mut Vec<Event>,
     ) -> Result<(), ProtocolError> {
-        let cmd = command::parse(body)?;
-        if let Command::Error(reason) = cmd {
-            return Err(ProtocolError::PeerError(reason));
-        }
         if !self.is_ready() {
-            return match cmd {
-                Command::Ready(data) => self.on_ready(&data, events),
-                other => Err(ProtocolError::UnexpectedCommand(command_name(&other))),
-            };
+            if let Command::Error(reason) = command::parse(body.clone())? {
+                return Err(peer_error(reason));
+            }
+            let progress = self.mechanism.on_command(body, out)?;
+            return self.advance(progress, events);
         }
+        let cmd = command::parse(body)?;
         match cmd {
+            Command::Error(reason) => return Err(peer_error(reason)),
             Command::Ping { ttl, context } => {
                 trace!("zmtp: PING ttl={ttl}");
-                command::encode_pong(&context, out);
+                let pong = command::command_body("PONG", &[&context]);
+                self.put_command(&pong, out);
                 events.push(Event::Ping(ttl));
             }
             Command::Pong(_) => trace!("zmtp: PONG"),
@@ -339,8 +499,12 @@ impl Connection {
         Ok(())
     }
 
-    fn on_ready(&mut self, data: &Bytes, events: &mut Vec<Event>) -> Result<(), ProtocolError> {
-        let properties = command::parse_properties(data)?;
+    /// The handshake is complete: checks the peer's metadata and announces it.
+    fn on_ready(
+        &mut self,
+        properties: Properties,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ProtocolError> {
         command::validate_properties(&properties)?;
         let find = |name: &str| {
             properties
@@ -366,7 +530,14 @@ impl Connection {
             routing_id: find(command::PROP_IDENTITY).unwrap_or_default(),
             minor: self.peer_minor.unwrap_or(0),
             properties,
+            user_id: None,
+            zap_properties: Vec::new(),
         };
+        let mut info = info;
+        if let Some((user_id, zap_properties)) = self.verdict.take() {
+            info.user_id = Some(user_id);
+            info.zap_properties = zap_properties;
+        }
         debug!("zmtp: handshake complete with {socket_type} peer");
         self.peer = Some(info.clone());
         self.phase = Phase::Ready;
@@ -374,10 +545,11 @@ impl Connection {
         Ok(())
     }
 
-    /// Encodes one message: MORE on every frame but the last, LONG iff a frame exceeds 255
-    /// bytes. Large frames are queued without copying. A message with no frames writes
-    /// nothing. Call it only once the connection is ready.
-    pub fn encode_message(msg: &Message, out: &mut OutBuf) {
+    /// Encodes one message in clear: MORE on every frame but the last, LONG iff a frame
+    /// exceeds 255 bytes. Large frames are queued without copying. A message with no frames
+    /// writes nothing. This is the whole encoding under NULL and PLAIN; it needs no
+    /// connection state, so the direct write path uses it too.
+    pub fn encode_plain_message(msg: &Message, out: &mut OutBuf) {
         let last = msg.len().saturating_sub(1);
         for (i, f) in msg.iter().enumerate() {
             let flags = if i < last { FLAG_MORE } else { 0 };
@@ -385,24 +557,70 @@ impl Connection {
         }
     }
 
+    /// Encodes one message for this connection: in clear, or boxed frame by frame under
+    /// CURVE. Call it only once the connection is ready.
+    pub fn encode_message(&mut self, msg: &Message, out: &mut OutBuf) {
+        let Some(cipher) = self.mechanism.cipher() else {
+            Connection::encode_plain_message(msg, out);
+            return;
+        };
+        let last = msg.len().saturating_sub(1);
+        for (i, f) in msg.iter().enumerate() {
+            let flags = if i < last { MSG_MORE } else { 0 };
+            cipher.encode(flags, f, out);
+        }
+    }
+
+    /// Writes one command frame whose body (name length, name, data) is `body`: in clear,
+    /// or boxed under CURVE (as libzmq does, with the COMMAND flag inside the box).
+    fn put_command(&mut self, body: &[u8], out: &mut OutBuf) {
+        let ready = self.is_ready();
+        match self.mechanism.cipher() {
+            Some(cipher) if ready => cipher.encode(MSG_COMMAND, body, out),
+            _ => {
+                frame::encode_header(FLAG_COMMAND, body.len(), out);
+                out.put_slice(body);
+            }
+        }
+    }
+
     /// Encodes a subscription (`subscribe`) or its cancellation: a SUBSCRIBE/CANCEL command
     /// to a ZMTP 3.1 peer, a one-frame message `0x01`+topic / `0x00`+topic to a 3.0 peer
     /// (or to a peer whose version is not known yet). Call it only once the connection is
     /// ready, so that it follows our READY.
-    pub fn encode_subscription(&self, topic: &[u8], subscribe: bool, out: &mut OutBuf) {
+    pub fn encode_subscription(&mut self, topic: &[u8], subscribe: bool, out: &mut OutBuf) {
         if self.peer_minor.unwrap_or(0) >= 1 {
-            command::encode_subscription(topic, subscribe, out);
+            let name = if subscribe { "SUBSCRIBE" } else { "CANCEL" };
+            self.put_command(&command::command_body(name, &[topic]), out);
         } else {
-            frame::encode_header(0, topic.len() + 1, out);
-            out.put_slice(&[u8::from(subscribe)]);
-            out.put_slice(topic);
+            let mut body = Vec::with_capacity(1 + topic.len());
+            body.push(u8::from(subscribe));
+            body.extend_from_slice(topic);
+            match self.mechanism.cipher() {
+                Some(cipher) => cipher.encode(0, &body, out),
+                None => {
+                    frame::encode_header(0, body.len(), out);
+                    out.put_slice(&body);
+                }
+            }
         }
     }
 
     /// Encodes a PING with a TTL in tenths of a second and a context (cut to 16 bytes), for
     /// heartbeating. Call it only once the connection is ready.
-    pub fn encode_ping(ttl_deciseconds: u16, context: &[u8], out: &mut OutBuf) {
-        command::encode_ping(ttl_deciseconds, context, out);
+    pub fn encode_ping(&mut self, ttl_deciseconds: u16, context: &[u8], out: &mut OutBuf) {
+        let context = &context[..context.len().min(command::MAX_PING_CONTEXT)];
+        let body = command::command_body("PING", &[&ttl_deciseconds.to_be_bytes(), context]);
+        self.put_command(&body, out);
+    }
+}
+
+/// The error for a peer's ERROR command: a refusal when its reason is a ZAP status code
+/// (libzmq sends "400" or "500"), a plain peer error otherwise.
+fn peer_error(reason: String) -> ProtocolError {
+    match reason.parse::<u16>() {
+        Ok(status @ 300..=599) if reason.len() == 3 => ProtocolError::AuthFailed { status },
+        _ => ProtocolError::PeerError(reason),
     }
 }
 

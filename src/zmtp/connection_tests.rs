@@ -8,6 +8,8 @@ use super::*;
 
 fn config(socket_type: SocketType) -> Config {
     Config {
+        security: Default::default(),
+        authenticate_null: false,
         socket_type,
         routing_id: Bytes::new(),
         max_msg_size: None,
@@ -86,7 +88,7 @@ fn command(name: &[u8], data: &[u8]) -> Vec<u8> {
 fn message(frames: &[&[u8]]) -> Vec<u8> {
     let mut out = OutBuf::new();
     let msg = Message::multipart(frames.iter().map(|f| Bytes::copy_from_slice(f)));
-    Connection::encode_message(&msg, &mut out);
+    Connection::encode_plain_message(&msg, &mut out);
     drain(&mut out)
 }
 
@@ -180,7 +182,7 @@ fn two_connections_handshake_and_exchange_messages() {
     ];
     for m in &msgs {
         let msg = Message::multipart(m.iter().map(|f| Bytes::copy_from_slice(f)));
-        Connection::encode_message(&msg, &mut push_out);
+        Connection::encode_plain_message(&msg, &mut push_out);
     }
     let events = pump(&mut push_out, &mut pull, &mut pull_out);
     let expected: Vec<Event> = msgs.iter().map(|m| msg_event(m)).collect();
@@ -233,6 +235,8 @@ fn libzmq_stream() -> (Vec<u8>, Vec<Event>) {
             ("Socket-Type".into(), Bytes::from("PUSH")),
             ("Identity".into(), Bytes::new()),
         ],
+        user_id: None,
+        zap_properties: Vec::new(),
     };
     let events = vec![
         Event::Ready(peer),
@@ -330,7 +334,7 @@ fn large_frames_are_zero_copy_slices_and_small_ones_share_one_copy() {
 
 #[test]
 fn zmtp_3_0_peer_gets_subscriptions_as_messages() {
-    let (conn, mut out, _) = ready_conn(config(SocketType::Sub), 0);
+    let (mut conn, mut out, _) = ready_conn(config(SocketType::Sub), 0);
     assert_eq!(conn.peer().map(|p| p.minor), Some(0));
     conn.encode_subscription(b"topic", true, &mut out);
     conn.encode_subscription(b"topic", false, &mut out);
@@ -340,7 +344,7 @@ fn zmtp_3_0_peer_gets_subscriptions_as_messages() {
         b"\x00\x06\x01topic\x00\x06\x00topic\x00\x01\x01"
     );
 
-    let (conn, mut out, _) = ready_conn(config(SocketType::Sub), 1);
+    let (mut conn, mut out, _) = ready_conn(config(SocketType::Sub), 1);
     conn.encode_subscription(b"topic", true, &mut out);
     conn.encode_subscription(b"topic", false, &mut out);
     let mut want = command(b"SUBSCRIBE", b"topic");
@@ -856,7 +860,7 @@ fn encode_message_uses_more_and_long_flags() {
     assert_eq!(&bytes[4..13], &[0x03, 0, 0, 0, 0, 0, 0, 1, 0]);
     assert_eq!(&bytes[13 + 256..], b"\x00\x00");
     let mut out = OutBuf::new();
-    Connection::encode_message(&Message::new(), &mut out);
+    Connection::encode_plain_message(&Message::new(), &mut out);
     assert!(out.is_empty());
 }
 

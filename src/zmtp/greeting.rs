@@ -4,15 +4,14 @@
 //! It must keep true: the padding (bytes 1..9) is never interpreted (libzmq puts a length
 //! there); a non-ZMTP-3 peer is rejected as soon as the deciding byte has arrived, without
 //! waiting for 64 bytes a legacy peer would never send; any major >= 3 and any minor are
-//! accepted; the mechanism must be exactly `NULL`.
+//! accepted; the peer's mechanism must be exactly ours; the peer's as-server byte is
+//! never read (libzmq 4.3 always sends 0), each side takes its role from its own options.
 
 use super::OutBuf;
 use crate::ProtocolError;
 
 /// Length of a ZMTP 3.x greeting.
 pub(crate) const GREETING_LEN: usize = 64;
-/// Our mechanism name.
-pub(crate) const MECHANISM: &str = "NULL";
 /// The ZMTP major version we speak.
 const OUR_MAJOR: u8 = 3;
 /// The ZMTP minor version we speak (3.1).
@@ -28,22 +27,28 @@ pub(crate) struct PeerGreeting {
     pub minor: u8,
 }
 
-/// Writes our whole greeting: signature, version 3.1, mechanism NULL, as-server 0, filler.
-pub(crate) fn encode_greeting(out: &mut OutBuf) {
+/// Writes our whole greeting: signature, version 3.1, `mechanism`, the as-server byte,
+/// filler.
+pub(crate) fn encode_greeting(mechanism: &str, as_server: bool, out: &mut OutBuf) {
     let mut g = [0u8; GREETING_LEN];
     g[0] = 0xFF;
     g[9] = 0x7F;
     g[10] = OUR_MAJOR;
     g[11] = OUR_MINOR;
-    g[MECHANISM_RANGE.start..MECHANISM_RANGE.start + MECHANISM.len()]
-        .copy_from_slice(MECHANISM.as_bytes());
+    let name = &mechanism.as_bytes()[..mechanism.len().min(MECHANISM_RANGE.len())];
+    g[MECHANISM_RANGE.start..MECHANISM_RANGE.start + name.len()].copy_from_slice(name);
+    g[MECHANISM_RANGE.end] = u8::from(as_server);
     out.put_slice(&g);
 }
 
 /// Checks the part of the peer's greeting present in `buf` (which may hold more data after
 /// it). Fails as soon as a present byte proves the greeting unusable; `Ok(None)` means it is
 /// fine so far but incomplete; `Ok(Some(_))` means the first 64 bytes are a valid greeting.
-pub(crate) fn check(buf: &[u8]) -> Result<Option<PeerGreeting>, ProtocolError> {
+/// The peer must use `mechanism`, as we do.
+pub(crate) fn check(
+    buf: &[u8],
+    mechanism: &'static str,
+) -> Result<Option<PeerGreeting>, ProtocolError> {
     if let Some(&first) = buf.first() {
         if first != 0xFF {
             // An unversioned ZMTP 1.0 peer with a short identity, or not ZMTP at all.
@@ -61,16 +66,14 @@ pub(crate) fn check(buf: &[u8]) -> Result<Option<PeerGreeting>, ProtocolError> {
         Some(&major) => major,
         None => return Ok(None),
     };
-    if let Some(mechanism) = buf.get(MECHANISM_RANGE) {
-        let (name, padding) = mechanism.split_at(MECHANISM.len());
-        if name != MECHANISM.as_bytes() || padding.iter().any(|&b| b != 0) {
-            let end = mechanism
-                .iter()
-                .position(|&b| b == 0)
-                .unwrap_or(mechanism.len());
-            let theirs = String::from_utf8_lossy(mechanism.get(..end).unwrap_or(mechanism));
+    if let Some(mechanism_field) = buf.get(MECHANISM_RANGE) {
+        let theirs = mechanism_field;
+        let (name, padding) = theirs.split_at(mechanism.len().min(theirs.len()));
+        if name != mechanism.as_bytes() || padding.iter().any(|&b| b != 0) {
+            let end = theirs.iter().position(|&b| b == 0).unwrap_or(theirs.len());
+            let theirs = String::from_utf8_lossy(theirs.get(..end).unwrap_or(theirs));
             return Err(ProtocolError::MechanismMismatch {
-                ours: MECHANISM,
+                ours: mechanism,
                 theirs: theirs.into_owned(),
             });
         }
@@ -78,8 +81,8 @@ pub(crate) fn check(buf: &[u8]) -> Result<Option<PeerGreeting>, ProtocolError> {
     if buf.len() < GREETING_LEN {
         return Ok(None);
     }
-    // as-server (byte 32) must be 0 for NULL, but libzmq does not check it either; the
-    // filler (33..64) is ignored.
+    // as-server (byte 32) is not read: libzmq 4.3 sends 0 whatever its role, so a role
+    // clash shows up as a command out of turn instead. The filler (33..64) is ignored.
     let minor = buf.get(11).copied().unwrap_or(0);
     Ok(Some(PeerGreeting { major, minor }))
 }
@@ -91,7 +94,7 @@ mod tests {
 
     fn ours() -> Vec<u8> {
         let mut out = OutBuf::new();
-        encode_greeting(&mut out);
+        encode_greeting("NULL", false, &mut out);
         drain(&mut out)
     }
 
@@ -104,14 +107,17 @@ mod tests {
         assert_eq!(&g[9..12], &[0x7F, 3, 1]);
         assert_eq!(&g[12..16], b"NULL");
         assert!(g[16..].iter().all(|&b| b == 0));
-        assert_eq!(check(&g), Ok(Some(PeerGreeting { major: 3, minor: 1 })));
+        assert_eq!(
+            check(&g, "NULL"),
+            Ok(Some(PeerGreeting { major: 3, minor: 1 }))
+        );
     }
 
     #[test]
     fn every_prefix_is_incomplete_not_an_error() {
         let g = ours();
         for n in 0..GREETING_LEN {
-            assert_eq!(check(&g[..n]), Ok(None), "prefix {n}");
+            assert_eq!(check(&g[..n], "NULL"), Ok(None), "prefix {n}");
         }
     }
 
@@ -120,22 +126,43 @@ mod tests {
         let mut g = ours();
         g[10] = 4;
         g[11] = 7;
-        assert_eq!(check(&g), Ok(Some(PeerGreeting { major: 4, minor: 7 })));
+        assert_eq!(
+            check(&g, "NULL"),
+            Ok(Some(PeerGreeting { major: 4, minor: 7 }))
+        );
     }
 
     #[test]
     fn legacy_peers_fail_early() {
         // ZMTP 1.0, short identity: length byte then flags.
-        assert_eq!(check(&[0x01]), Err(ProtocolError::BadSignature));
+        assert_eq!(check(&[0x01], "NULL"), Err(ProtocolError::BadSignature));
         // ZMTP 1.0, long identity: 0xFF, 8-byte length, flags 0.
         let mut long_id = vec![0xFF, 0, 0, 0, 0, 0, 0, 1, 0, 0x00];
-        assert_eq!(check(&long_id), Err(ProtocolError::UnsupportedVersion(0)));
+        assert_eq!(
+            check(&long_id, "NULL"),
+            Err(ProtocolError::UnsupportedVersion(0))
+        );
         long_id[9] = 0x7F;
         for revision in [0u8, 1, 2] {
             let mut v = long_id.clone();
             v.push(revision);
-            assert_eq!(check(&v), Err(ProtocolError::UnsupportedVersion(revision)));
+            assert_eq!(
+                check(&v, "NULL"),
+                Err(ProtocolError::UnsupportedVersion(revision))
+            );
         }
+    }
+
+    #[test]
+    fn the_as_server_byte_follows_the_role() {
+        let mut out = OutBuf::new();
+        encode_greeting("CURVE", true, &mut out);
+        let g = drain(&mut out);
+        assert_eq!(&g[12..18], b"CURVE\0");
+        assert_eq!(g[32], 1);
+        // The peer's byte is not read: a CURVE server greeting is fine for a CURVE server.
+        assert!(check(&g, "CURVE").unwrap().is_some());
+        assert!(check(&g, "NULL").is_err());
     }
 
     #[test]
@@ -143,7 +170,7 @@ mod tests {
         let mut g = ours();
         g[12..17].copy_from_slice(b"PLAIN");
         assert_eq!(
-            check(&g[..32]),
+            check(&g[..32], "NULL"),
             Err(ProtocolError::MechanismMismatch {
                 ours: "NULL",
                 theirs: "PLAIN".into()
@@ -152,11 +179,11 @@ mod tests {
         let mut g = ours();
         g[16] = b'X'; // "NULLX"
         assert!(matches!(
-            check(&g),
+            check(&g, "NULL"),
             Err(ProtocolError::MechanismMismatch { .. })
         ));
         let mut g = ours();
         g[12..16].copy_from_slice(b"null");
-        assert!(check(&g).is_err());
+        assert!(check(&g, "NULL").is_err());
     }
 }

@@ -223,3 +223,74 @@ pub(crate) fn deny(status: u16, out: &mut OutBuf) -> ProtocolError {
     }
     ProtocolError::AuthFailed { status }
 }
+
+/// Which mechanism a connection runs, in which role and with which secrets: what the
+/// socket's options chose. `Debug` never shows a secret.
+#[derive(Clone, Default)]
+pub(crate) enum Security {
+    /// No security (the default).
+    #[default]
+    Null,
+    /// A PLAIN client with these credentials.
+    PlainClient {
+        username: Bytes,
+        password: zeroize::Zeroizing<Vec<u8>>,
+    },
+    /// A PLAIN server.
+    PlainServer,
+    /// A CURVE client with our long-term keys, of the server with this public key.
+    CurveClient {
+        keys: crate::CurveKeyPair,
+        server_key: [u8; 32],
+    },
+    /// A CURVE server with our long-term keys.
+    CurveServer { keys: crate::CurveKeyPair },
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Security::Null => f.write_str("Null"),
+            Security::PlainClient { username, .. } => f
+                .debug_struct("PlainClient")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Security::PlainServer => f.write_str("PlainServer"),
+            Security::CurveClient { keys, .. } => f
+                .debug_struct("CurveClient")
+                .field("keys", keys)
+                .finish_non_exhaustive(),
+            Security::CurveServer { keys } => {
+                f.debug_struct("CurveServer").field("keys", keys).finish()
+            }
+        }
+    }
+}
+
+impl Security {
+    /// The mechanism for one connection, sending `metadata` (our encoded properties);
+    /// under NULL, ZAP is asked iff `authenticate_null` (a ZAP domain is set).
+    pub(crate) fn build(&self, metadata: Bytes, authenticate_null: bool) -> Mechanism {
+        use super::curve::CurveRole;
+        match self {
+            Security::Null => Mechanism::Null(Null::new(metadata, authenticate_null)),
+            Security::PlainClient { username, password } => {
+                Mechanism::Plain(Plain::client(metadata, username.clone(), password))
+            }
+            Security::PlainServer => Mechanism::Plain(Plain::server(metadata)),
+            Security::CurveClient { keys, server_key } => Mechanism::Curve(Box::new(Curve::new(
+                keys.clone(),
+                CurveRole::Client {
+                    server_key: *server_key,
+                },
+                metadata,
+            ))),
+            Security::CurveServer { keys } => Mechanism::Curve(Box::new(Curve::new(
+                keys.clone(),
+                CurveRole::Server,
+                metadata,
+            ))),
+        }
+    }
+}

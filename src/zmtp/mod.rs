@@ -1,4 +1,5 @@
-//! The sans-IO ZMTP 3.1 codec (NULL mechanism): greeting, handshake, framing, commands.
+//! The sans-IO ZMTP 3.1 codec: greeting, the security mechanisms (NULL, PLAIN, CURVE),
+//! framing, commands.
 //!
 //! Nothing here touches a socket or a clock: bytes come in through
 //! [`Connection::handle_input`], bytes to send go out through an [`OutBuf`]. It must keep
@@ -18,5 +19,7 @@ mod plain;
 
 // Used by the socket layer; unused until it lands.
 #[allow(unused_imports)]
+pub(crate) use command::parse_properties;
 pub(crate) use connection::{Config, Connection, Event, PeerInfo};
+pub(crate) use mechanism::{Credentials, Security, Verdict};
 pub(crate) use outbuf::OutBuf;

@@ -13,7 +13,12 @@ use std::io::{self, IoSlice};
 
 /// Encodes one message from the socket. A subscriber's one-frame `0x01`/`0x00` messages are
 /// subscriptions: SUBSCRIBE/CANCEL commands to a ZMTP 3.1 peer, the message form to 3.0.
-pub(super) fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, out: &mut OutBuf) {
+pub(super) fn encode(
+    zmtp: &mut Connection,
+    socket_type: SocketType,
+    msg: &Message,
+    out: &mut OutBuf,
+) {
     if matches!(socket_type, SocketType::Sub | SocketType::XSub) && msg.len() == 1 {
         let frame = &msg[0];
         if let Some(&flag @ (0 | 1)) = frame.first() {
@@ -21,7 +26,7 @@ pub(super) fn encode(zmtp: &Connection, socket_type: SocketType, msg: &Message, 
             return;
         }
     }
-    Connection::encode_message(msg, out);
+    zmtp.encode_message(msg, out);
 }
 
 /// How much the next read asks for, and whether the buffer must grow first, given the
@@ -45,7 +50,8 @@ pub(super) fn read_plan(
 }
 
 /// The session's side of the direct path: encodes a message and writes it to a second
-/// handle on the connection's socket.
+/// handle on the connection's socket. Only for connections that send in clear: a CURVE
+/// connection's encoder holds nonce state that lives with the session.
 pub(super) struct DirectWriter {
     handle: WriteHandle,
     scratch: OutBuf,
@@ -63,7 +69,7 @@ impl DirectWriter {
 
 impl DirectSink for DirectWriter {
     fn write_message(&mut self, msg: &Message) -> io::Result<OutBuf> {
-        Connection::encode_message(msg, &mut self.scratch);
+        Connection::encode_plain_message(msg, &mut self.scratch);
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let n = self.scratch.io_slices(&mut slices);
         let result = self.handle.write_vectored(&slices[..n]);
