@@ -22,11 +22,34 @@
 //! blocked receive never holds them back), and every event raised before the socket and
 //! context are closed is on stderr before the process exits.
 //!
+//! Security follows libzmq's options, the role set by option and never by bind or
+//! connect: `--plain-server` or `--plain-user`/`--plain-password` for PLAIN,
+//! `--curve-server --curve-secret KEY` or `--curve-serverkey KEY` for CURVE (keys are 40
+//! characters of Z85). The `--zap-*` rules are one typed authenticator on the context:
+//! an address in `--zap-deny-addr` is refused first, whatever the mechanism (NULL
+//! included, through a ZAP domain); then PLAIN credentials must be one of
+//! `--zap-allow-plain` and a CURVE client key one of `--zap-allow-curve`, where given.
+//! Without any `--zap-*` option no authenticator is installed and the library admits
+//! every client that completes the handshake. `--show-user-id` prints each received
+//! message's `User-Id` (the PLAIN user name or the client's CURVE key in Z85) before it.
+//!
+//! ```text
+//! zmq_cat pull --bind tcp://127.0.0.1:5555 --mode recv --show-user-id \
+//!     --plain-server --zap-allow-plain admin:secret
+//! echo hi | zmq_cat push --connect tcp://127.0.0.1:5555 --mode send \
+//!     --plain-user admin --plain-password secret
+//! ```
+//!
 //! Run `cargo run --example zmq_cat -- --help` for the full usage text.
 
-use ferrozmq::{Context, Error, Message, Monitor, Socket, SocketType};
+use ferrozmq::{
+    AuthCredentials, AuthDecision, AuthRequest, Context, Error, Message, Monitor, Socket,
+    SocketType,
+};
 use std::borrow::Cow;
+use std::fmt;
 use std::io::{self, BufRead, Write};
+use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
@@ -71,6 +94,32 @@ OPTIONS:
                      `monitor: EVENT ENDPOINT` or `monitor: EVENT ENDPOINT DETAIL`
                      (EVENT is libzmq's name without ZMQ_EVENT_: LISTENING,
                      ACCEPTED, HANDSHAKE_SUCCEEDED, DISCONNECTED, ...)
+  --show-user-id     recv mode: start each printed line with the message's
+                     User-Id (empty when none) and a TAB
+
+SECURITY (the role is set here, independently of --bind and --connect; KEY is
+40 characters of Z85):
+  --curve-server     be a CURVE server; needs --curve-secret (the public key is
+                     derived from it)
+  --curve-serverkey KEY
+                     be a CURVE client of the server whose public key is KEY;
+                     own key pair from --curve-secret, or a fresh one
+  --curve-secret KEY this socket's long-term CURVE secret key
+  --plain-server     be a PLAIN server
+  --plain-user USER  be a PLAIN client logging in as USER
+  --plain-password PASS
+                     the PLAIN client's password (needs --plain-user)
+  --zap-allow-plain USER:PASS
+                     a PLAIN server admits only these credentials (repeatable)
+  --zap-allow-curve KEY
+                     a CURVE server admits only these client public keys
+                     (repeatable)
+  --zap-deny-addr IP refuse peers from IP, whatever the mechanism, NULL
+                     included (repeatable)
+  Without any --zap-* option, a server admits every client that completes the
+  handshake. User-Id is the PLAIN user name, or the client's CURVE public key in
+  Z85.
+
   -h, --help         print this help
 
 The heartbeat and handshake options apply to every connection of the socket, take
@@ -113,7 +162,55 @@ struct Options {
     /// `None`: leave the library's default; `Some(None)`: no limit.
     handshake_ivl: Option<Option<Duration>>,
     monitor: bool,
+    /// The mechanism and role.
+    security: Security,
+    /// The `--zap-*` rules; `None` when no `--zap-*` option was given.
+    zap: Option<ZapRules>,
+    show_user_id: bool,
 }
+
+/// Text that must not appear in `Debug` output (secret keys, passwords).
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The mechanism and role chosen by the security options.
+#[derive(Debug, PartialEq, Eq)]
+enum Security {
+    /// No security option: the NULL mechanism.
+    Null,
+    /// `--plain-server`.
+    PlainServer,
+    /// `--plain-user` (and `--plain-password`).
+    PlainClient { user: String, password: Secret },
+    /// `--curve-server --curve-secret KEY`.
+    CurveServer { secret: Secret },
+    /// `--curve-serverkey KEY`, with `--curve-secret` or a fresh key pair.
+    CurveClient {
+        server_key: String,
+        secret: Option<Secret>,
+    },
+}
+
+/// What the `--zap-*` options admit; see [`ZapRules::decide`].
+#[derive(Debug, Default, Clone)]
+struct ZapRules {
+    /// `--zap-allow-plain USER:PASS`.
+    allow_plain: Vec<(String, Secret)>,
+    /// `--zap-allow-curve KEY`, as the 32-byte keys.
+    allow_curve: Vec<[u8; 32]>,
+    /// `--zap-deny-addr IP`.
+    deny_addr: Vec<IpAddr>,
+}
+
+/// The ZAP domain zmq_cat sets when `--zap-deny-addr` is given, so that NULL connections
+/// are checked too (libzmq asks ZAP about NULL peers only where a domain is set).
+const ZAP_DOMAIN: &str = "zmq_cat";
 
 /// Why the program stops early: the exit code and the message for stderr.
 #[derive(Debug)]
@@ -215,6 +312,14 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
     let mut heartbeat_ttl = None;
     let mut handshake_ivl = None;
     let mut monitor = false;
+    let mut show_user_id = false;
+    let mut curve_server = false;
+    let mut curve_serverkey = None;
+    let mut curve_secret = None;
+    let mut plain_server = false;
+    let mut plain_user = None;
+    let mut plain_password = None;
+    let mut zap = None::<ZapRules>;
 
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -246,6 +351,36 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
                 handshake_ivl = Some(parse_millis_in(flag, value()?, 0, MAX_OPTION_MS)?)
             }
             "--monitor" => monitor = true,
+            "--show-user-id" => show_user_id = true,
+            "--curve-server" => curve_server = true,
+            "--curve-serverkey" => curve_serverkey = Some(key_text(flag, value()?)?),
+            "--curve-secret" => curve_secret = Some(Secret(key_text(flag, value()?)?)),
+            "--plain-server" => plain_server = true,
+            "--plain-user" => plain_user = Some(value()?.to_owned()),
+            "--plain-password" => plain_password = Some(Secret(value()?.to_owned())),
+            "--zap-allow-plain" => {
+                let (user, pass) = value()?
+                    .split_once(':')
+                    .ok_or_else(|| format!("{flag} takes USER:PASS"))?;
+                zap.get_or_insert_with(ZapRules::default)
+                    .allow_plain
+                    .push((user.to_owned(), Secret(pass.to_owned())));
+            }
+            "--zap-allow-curve" => {
+                let key = decode_key(flag, value()?)?;
+                zap.get_or_insert_with(ZapRules::default)
+                    .allow_curve
+                    .push(key);
+            }
+            "--zap-deny-addr" => {
+                let text = value()?;
+                let ip = text
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("{flag} takes an IP address, not `{text}`"))?;
+                zap.get_or_insert_with(ZapRules::default)
+                    .deny_addr
+                    .push(ip.to_canonical());
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -281,6 +416,25 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         }
     }
     let handshake_ivl = handshake_ivl.map(|d: Duration| Some(d).filter(|d| !d.is_zero()));
+    let security = security_role(SecurityArgs {
+        curve_server,
+        curve_serverkey,
+        curve_secret,
+        plain_server,
+        plain_user,
+        plain_password,
+    })?;
+    if let Some(rules) = &zap {
+        if !rules.allow_plain.is_empty() && security != Security::PlainServer {
+            return Err("--zap-allow-plain needs --plain-server".into());
+        }
+        if !rules.allow_curve.is_empty() && !matches!(security, Security::CurveServer { .. }) {
+            return Err("--zap-allow-curve needs --curve-server".into());
+        }
+    }
+    if show_user_id && mode != Mode::Recv {
+        return Err("--show-user-id applies to --mode recv only".into());
+    }
 
     Ok(Some(Options {
         socket_type,
@@ -299,7 +453,111 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
         heartbeat_ttl,
         handshake_ivl,
         monitor,
+        security,
+        zap,
+        show_user_id,
     }))
+}
+
+/// The security options as given, before [`security_role`] checks them.
+struct SecurityArgs {
+    curve_server: bool,
+    curve_serverkey: Option<String>,
+    curve_secret: Option<Secret>,
+    plain_server: bool,
+    plain_user: Option<String>,
+    plain_password: Option<Secret>,
+}
+
+/// The one mechanism and role the security options ask for, or why they conflict.
+fn security_role(args: SecurityArgs) -> Result<Security, String> {
+    let SecurityArgs {
+        curve_server,
+        curve_serverkey,
+        curve_secret,
+        plain_server,
+        plain_user,
+        plain_password,
+    } = args;
+    let roles = [
+        ("--curve-server", curve_server),
+        ("--curve-serverkey", curve_serverkey.is_some()),
+        ("--plain-server", plain_server),
+        ("--plain-user", plain_user.is_some()),
+    ];
+    let chosen: Vec<&str> = roles.iter().filter(|r| r.1).map(|r| r.0).collect();
+    if chosen.len() > 1 {
+        return Err(format!(
+            "{} choose different roles: give only one of them",
+            chosen.join(" and ")
+        ));
+    }
+    if plain_password.is_some() && plain_user.is_none() {
+        return Err("--plain-password needs --plain-user".into());
+    }
+    if let Some(user) = &plain_user {
+        if user.is_empty() {
+            return Err("--plain-user needs a non-empty user name".into());
+        }
+    }
+    if curve_secret.is_some() && !curve_server && curve_serverkey.is_none() {
+        return Err("--curve-secret needs --curve-server or --curve-serverkey".into());
+    }
+    Ok(if curve_server {
+        Security::CurveServer {
+            secret: curve_secret.ok_or("--curve-server needs --curve-secret KEY")?,
+        }
+    } else if let Some(server_key) = curve_serverkey {
+        Security::CurveClient {
+            server_key,
+            secret: curve_secret,
+        }
+    } else if plain_server {
+        Security::PlainServer
+    } else if let Some(user) = plain_user {
+        Security::PlainClient {
+            user,
+            password: plain_password.unwrap_or_else(|| Secret(String::new())),
+        }
+    } else {
+        Security::Null
+    })
+}
+
+/// A CURVE key option's value, checked (see [`decode_key`]) and kept as the Z85 text the
+/// socket options take.
+fn key_text(flag: &str, text: &str) -> Result<String, String> {
+    decode_key(flag, text).map(|_| text.to_owned())
+}
+
+/// The Z85 alphabet (RFC 32): the character for each digit value 0 to 84.
+const Z85_DIGITS: &[u8; 85] =
+    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/// Decodes a CURVE key given as `flag`'s value: exactly 40 characters of Z85.
+fn decode_key(flag: &str, text: &str) -> Result<[u8; 32], String> {
+    // The text is not echoed: it may be a secret key with a typo.
+    let bad = |why: &str| format!("{flag}: not a CURVE key: {why}");
+    if text.len() != 40 {
+        return Err(bad(&format!(
+            "a key is 40 characters of Z85, this has {}",
+            text.chars().count()
+        )));
+    }
+    let mut key = [0u8; 32];
+    for (group, (chunk, out)) in text.as_bytes().chunks(5).zip(key.chunks_mut(4)).enumerate() {
+        let mut value: u64 = 0;
+        for (i, &c) in chunk.iter().enumerate() {
+            let digit = Z85_DIGITS
+                .iter()
+                .position(|&d| d == c)
+                .ok_or_else(|| bad(&format!("character {} is not Z85", group * 5 + i + 1)))?;
+            value = value * 85 + digit as u64;
+        }
+        let value = u32::try_from(value).map_err(|_| bad("a group of 5 is above 2^32 - 1"))?;
+        out.copy_from_slice(&value.to_be_bytes());
+    }
+    Ok(key)
 }
 
 fn parse_socket_type(name: &str) -> Result<SocketType, String> {
@@ -492,6 +750,10 @@ fn print_message(out: &mut impl Write, msg: &Message, hex: bool) -> Result<(), F
 
 fn run(options: &Options) -> Result<(), Failure> {
     let ctx = Context::new();
+    if let Some(rules) = &options.zap {
+        let rules = rules.clone();
+        ctx.set_authenticator(move |req: &AuthRequest<'_>| rules.decide(req));
+    }
     let mut socket = ctx
         .socket(options.socket_type)
         .map_err(|e| Failure::zmq("cannot create socket", e))?;
@@ -551,6 +813,97 @@ impl MonitorPrinter {
     }
 }
 
+impl ZapRules {
+    /// The decision on one client: a denied address first, whatever the mechanism; then
+    /// PLAIN credentials must be allowed (when any `--zap-allow-plain` is given) and a
+    /// CURVE key must be allowed (when any `--zap-allow-curve` is given). The `User-Id` is
+    /// the PLAIN user name or the CURVE key in Z85, as the library sets it without ZAP.
+    fn decide(&self, req: &AuthRequest<'_>) -> AuthDecision {
+        if let Ok(ip) = req.address.parse::<IpAddr>() {
+            if self.deny_addr.contains(&ip.to_canonical()) {
+                return AuthDecision::deny(format!("address {ip} is refused"));
+            }
+        }
+        match req.credentials {
+            AuthCredentials::Null => AuthDecision::allow(""),
+            AuthCredentials::Plain { username, password } => {
+                let known = self
+                    .allow_plain
+                    .iter()
+                    .any(|(u, p)| u.as_bytes() == username && p.0.as_bytes() == password);
+                if self.allow_plain.is_empty() || known {
+                    AuthDecision::allow(String::from_utf8_lossy(username))
+                } else {
+                    AuthDecision::deny("unknown user name or wrong password")
+                }
+            }
+            AuthCredentials::Curve { public_key } => {
+                if self.allow_curve.is_empty() || self.allow_curve.contains(public_key) {
+                    // A 32-byte key always has a Z85 form.
+                    AuthDecision::allow(ferrozmq::z85::encode(public_key).unwrap_or_default())
+                } else {
+                    AuthDecision::deny("client key not allowed")
+                }
+            }
+            // A mechanism zmq_cat has no rules for.
+            _ => AuthDecision::deny("unsupported mechanism"),
+        }
+    }
+}
+
+/// Sets the mechanism, role and keys, before any bind or connect (they apply to the
+/// connections made after them), and the ZAP domain that makes `--zap-deny-addr` apply to
+/// NULL connections too.
+fn set_security(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
+    fn failed(what: &'static str) -> impl Fn(Error) -> Failure {
+        move |e| Failure::zmq(what, e)
+    }
+    match &options.security {
+        Security::Null => {}
+        Security::PlainServer => socket
+            .set_plain_server(true)
+            .map_err(failed("cannot set --plain-server"))?,
+        Security::PlainClient { user, password } => {
+            // libzmq's rule, kept by ferrozmq: an empty password alone turns PLAIN off,
+            // so the user name goes last and chooses PLAIN whatever the password.
+            socket
+                .set_plain_password(&password.0)
+                .map_err(failed("cannot set --plain-password"))?;
+            socket
+                .set_plain_username(user)
+                .map_err(failed("cannot set --plain-user"))?;
+        }
+        Security::CurveServer { secret } => {
+            socket
+                .set_curve_secretkey(&secret.0)
+                .map_err(failed("cannot set --curve-secret"))?;
+            socket
+                .set_curve_server(true)
+                .map_err(failed("cannot set --curve-server"))?;
+        }
+        Security::CurveClient { server_key, secret } => {
+            if let Some(secret) = secret {
+                socket
+                    .set_curve_secretkey(&secret.0)
+                    .map_err(failed("cannot set --curve-secret"))?;
+            }
+            socket
+                .set_curve_serverkey(server_key)
+                .map_err(failed("cannot set --curve-serverkey"))?;
+        }
+    }
+    if options
+        .zap
+        .as_ref()
+        .is_some_and(|z| !z.deny_addr.is_empty())
+    {
+        socket
+            .set_zap_domain(ZAP_DOMAIN)
+            .map_err(failed("cannot set the ZAP domain"))?;
+    }
+    Ok(())
+}
+
 /// Options, endpoints, subscriptions and the start-up delay.
 fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
     socket
@@ -562,6 +915,7 @@ fn setup(socket: &mut Socket, options: &Options) -> Result<(), Failure> {
             .map_err(|e| Failure::zmq("cannot set identity", e))?;
     }
     set_liveness(socket, options)?;
+    set_security(socket, options)?;
     for ep in &options.binds {
         socket
             .bind(ep)
@@ -671,6 +1025,10 @@ fn print_received(socket: &mut Socket, options: &Options) -> Result<(), Failure>
     let mut done = 0;
     while !reached(options, done) {
         let msg = receive(socket, options)?;
+        if options.show_user_id {
+            let user_id = msg.property("User-Id").unwrap_or("");
+            write!(out, "{user_id}\t").map_err(|e| Failure::io("cannot write stdout", e))?;
+        }
         print_message(&mut out, &msg, options.hex)?;
         done += 1;
     }

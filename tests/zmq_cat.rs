@@ -866,3 +866,225 @@ fn heartbeat_ivl_pings_a_silent_peer_with_the_ttl_and_times_it_out() {
         "--heartbeat-timeout 300 after an unanswered PING",
     );
 }
+
+// --- security: PLAIN, CURVE and the --zap-* rules ----------------------------------------
+
+/// libzmq's well-known test keys (also the perf tools' CURVE keys): never use them for
+/// anything real.
+const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+
+/// Starts `zmq_cat ARGS --bind tcp://127.0.0.1:* --monitor` and returns it with the bound
+/// endpoint, learnt from its LISTENING line.
+fn spawn_bound(args: &[&str]) -> (Running, String) {
+    let mut all = args.to_vec();
+    all.extend(["--bind", "tcp://127.0.0.1:*", "--monitor"]);
+    let mut running = spawn(&all, b"");
+    let endpoint = running.listening_endpoint();
+    (running, endpoint)
+}
+
+/// A PUSH that sends `input` to `endpoint` with the extra `security` options, and exits
+/// once all of it is delivered.
+fn push_to(endpoint: &str, security: &[&str], input: &[u8]) -> Running {
+    let mut args = vec!["push", "--connect", endpoint, "--mode", "send"];
+    args.extend(security);
+    spawn(&args, input)
+}
+
+/// A PUSH that connects to `endpoint` with `security` and stays (its stdin open, sending
+/// nothing) until it has printed `monitor: EVENT ENDPOINT ...`; returned still running.
+fn push_until_event(endpoint: &str, security: &[&str], event: &str) -> (Running, ChildStdin) {
+    let mut args = vec!["push", "--connect", endpoint, "--mode", "send", "--monitor"];
+    args.extend(security);
+    let (mut push, stdin) = spawn_with_stdin(&args);
+    push.expect_event(event, endpoint);
+    (push, stdin)
+}
+
+#[test]
+fn plain_allowed_user_is_shown_as_user_id() {
+    let (pull, endpoint) = spawn_bound(&[
+        "pull",
+        "--mode",
+        "recv",
+        "--count",
+        "2",
+        "--show-user-id",
+        "--plain-server",
+        "--zap-allow-plain",
+        "guest:guest",
+        "--zap-allow-plain",
+        "admin:se:cret",
+    ]);
+    let push = push_to(
+        &endpoint,
+        &["--plain-user", "admin", "--plain-password", "se:cret"],
+        b"hello\ttwo frames\nbye\n",
+    );
+    assert_exit(&push.wait(), 0, "PLAIN client with allowed credentials");
+    let output = pull.wait();
+    assert_exit(&output, 0, "PLAIN server");
+    assert_eq!(output.stdout, "admin\thello\ttwo frames\nadmin\tbye\n");
+}
+
+#[test]
+fn plain_without_zap_admits_everyone_and_null_has_no_user_id() {
+    // No --zap-* option: the library admits the client and sets User-Id itself.
+    let (pull, endpoint) = spawn_bound(&[
+        "pull",
+        "--mode",
+        "recv",
+        "--count",
+        "1",
+        "--show-user-id",
+        "--plain-server",
+    ]);
+    let push = push_to(&endpoint, &["--plain-user", "anyone"], b"x\n");
+    assert_exit(&push.wait(), 0, "PLAIN client without a password");
+    assert_eq!(pull.wait().stdout, "anyone\tx\n");
+
+    let (pull, endpoint) =
+        spawn_bound(&["pull", "--mode", "recv", "--count", "1", "--show-user-id"]);
+    assert_exit(&push_to(&endpoint, &[], b"y\n").wait(), 0, "NULL push");
+    assert_eq!(pull.wait().stdout, "\ty\n", "NULL: an empty User-Id field");
+}
+
+#[test]
+fn plain_wrong_password_is_refused_and_the_server_keeps_serving() {
+    let (mut pull, endpoint) = spawn_bound(&[
+        "pull",
+        "--mode",
+        "recv",
+        "--count",
+        "1",
+        "--show-user-id",
+        "--plain-server",
+        "--zap-allow-plain",
+        "admin:secret",
+    ]);
+    // The refused client learns it from the server's ERROR.
+    let (refused, _stdin) = push_until_event(
+        &endpoint,
+        &["--plain-user", "admin", "--plain-password", "wrong"],
+        "HANDSHAKE_FAILED_AUTH",
+    );
+    pull.expect_event("HANDSHAKE_FAILED_AUTH", &endpoint);
+    drop(refused);
+    // Its one message (--count 1) is the allowed client's: nothing came from the other.
+    let push = push_to(
+        &endpoint,
+        &["--plain-user", "admin", "--plain-password", "secret"],
+        b"ok\n",
+    );
+    assert_exit(&push.wait(), 0, "allowed PLAIN client");
+    let output = pull.wait();
+    assert_exit(&output, 0, "PLAIN server");
+    assert_eq!(output.stdout, "admin\tok\n");
+}
+
+#[test]
+fn zap_deny_addr_refuses_a_null_peer() {
+    let (mut pull, endpoint) =
+        spawn_bound(&["pull", "--mode", "recv", "--zap-deny-addr", "127.0.0.1"]);
+    let (refused, _stdin) = push_until_event(&endpoint, &[], "HANDSHAKE_FAILED_AUTH");
+    pull.expect_event("HANDSHAKE_FAILED_AUTH", &endpoint);
+    drop(refused);
+    drop(pull);
+
+    // Another address in the list leaves 127.0.0.1 admitted.
+    let (pull, endpoint) = spawn_bound(&[
+        "pull",
+        "--mode",
+        "recv",
+        "--count",
+        "1",
+        "--zap-deny-addr",
+        "192.0.2.1",
+    ]);
+    assert_exit(&push_to(&endpoint, &[], b"in\n").wait(), 0, "NULL push");
+    assert_eq!(pull.wait().stdout, "in\n");
+}
+
+#[test]
+fn bad_security_options_exit_2() {
+    let base = ["pull", "--bind", "tcp://127.0.0.1:*", "--mode", "recv"];
+    let cases: &[(&str, &[&str])] = &[
+        ("short key", &["--curve-serverkey", "abc"]),
+        (
+            "non-Z85 key",
+            &[
+                "--curve-serverkey",
+                "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y~7",
+            ],
+        ),
+        (
+            "key above 2^32 in a group",
+            &[
+                "--curve-serverkey",
+                "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%",
+            ],
+        ),
+        ("bad secret key", &["--curve-server", "--curve-secret", "x"]),
+        (
+            "bad allowed key",
+            &[
+                "--curve-server",
+                "--curve-secret",
+                SERVER_SECRET,
+                "--zap-allow-curve",
+                "0",
+            ],
+        ),
+        ("server without secret", &["--curve-server"]),
+        ("secret without a role", &["--curve-secret", SERVER_SECRET]),
+        (
+            "two roles",
+            &["--plain-server", "--curve-serverkey", SERVER_PUBLIC],
+        ),
+        ("password without user", &["--plain-password", "p"]),
+        (
+            "allow-plain without a colon",
+            &["--plain-server", "--zap-allow-plain", "admin"],
+        ),
+        (
+            "allow-plain on a non-PLAIN server",
+            &["--zap-allow-plain", "a:b"],
+        ),
+        (
+            "allow-curve on a non-CURVE server",
+            &["--plain-server", "--zap-allow-curve", CLIENT_PUBLIC],
+        ),
+        ("bad address", &["--zap-deny-addr", "localhost"]),
+    ];
+    for (what, extra) in cases {
+        let mut args = base.to_vec();
+        args.extend(*extra);
+        let output = run(&args, b"");
+        assert_exit(&output, 2, what);
+        assert!(
+            output.stderr.contains("zmq_cat: "),
+            "{what}: {:?}",
+            output.stderr
+        );
+        assert!(
+            !output.stderr.contains(SERVER_SECRET),
+            "{what}: a secret key on stderr: {:?}",
+            output.stderr
+        );
+    }
+    let output = run(
+        &[
+            "push",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "--mode",
+            "send",
+            "--show-user-id",
+        ],
+        b"",
+    );
+    assert_exit(&output, 2, "--show-user-id outside recv mode");
+}
