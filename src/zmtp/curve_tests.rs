@@ -244,38 +244,25 @@ fn a_denied_client_gets_error_400_and_no_ready() {
 #[test]
 fn a_wrong_server_key_fails_cleanly_on_both_sides() {
     let other = CurveKeyPair::from_secret(&[7; 32]);
-    // The server cannot open a HELLO boxed for another key.
-    let mut client = new_client(*other.public_key());
     let mut out = OutBuf::new();
+    // Our server cannot open a HELLO boxed for another server's key.
+    let mut client = new_client(*other.public_key());
     client.start(&mut out).unwrap();
-    let hello = command_in(&mut out);
+    let hello_for_other = command_in(&mut out);
     let mut server = new_server();
     assert!(matches!(
-        server.on_command(hello, &mut out),
+        server.on_command(hello_for_other.clone(), &mut out),
         Err(ProtocolError::Security(_))
     ));
     assert!(out.is_empty(), "no WELCOME");
-    // A client refuses a WELCOME from a server other than the one it was given.
-    let mut impostor = Curve::new(other.clone(), CurveRole::Server, Bytes::new());
-    let mut fooled = new_client(*other.public_key());
-    fooled.start(&mut out).unwrap();
-    let _ = drain(&mut out);
-    let mut to_impostor = OutBuf::new();
-    client = new_client(*other.public_key());
-    client.start(&mut to_impostor).unwrap();
-    impostor
-        .on_command(command_in(&mut to_impostor), &mut out)
-        .unwrap();
-    let welcome = command_in(&mut out);
-    let mut expecting_server = new_client(*server_keys().public_key());
-    expecting_server.start(&mut OutBuf::new()).unwrap();
+    // A client given our server's key refuses the WELCOME of another server.
+    let mut impostor = Curve::new(other, CurveRole::Server, Bytes::new());
+    impostor.on_command(hello_for_other, &mut out).unwrap();
+    let impostor_welcome = command_in(&mut out);
+    let mut expecting_ours = new_client(*server_keys().public_key());
+    expecting_ours.start(&mut OutBuf::new()).unwrap();
     assert!(matches!(
-        expecting_server.on_command(welcome.clone(), &mut out),
-        Err(ProtocolError::Security(_))
-    ));
-    // And a WELCOME for another connection's transient key does not open either.
-    assert!(matches!(
-        fooled.on_command(welcome, &mut out),
+        expecting_ours.on_command(impostor_welcome, &mut out),
         Err(ProtocolError::Security(_))
     ));
     assert!(out.is_empty(), "no INITIATE");
@@ -368,7 +355,8 @@ fn short_or_foreign_message_frames_are_refused() {
     }
 }
 
-/// Runs `step` on a peer that is reset, after each refusal, to the state it was in.
+/// Feeds each body to `curve` as a command, expecting a refusal with nothing written;
+/// after each, the peer is put back in the state it was in, to face the next one.
 fn refuses_all(curve: &mut Curve, bodies: &[Vec<u8>], what: &str) {
     let state = curve.state;
     for body in bodies {
