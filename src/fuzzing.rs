@@ -257,6 +257,11 @@ pub fn encode_message(frames: &[&[u8]]) -> Vec<u8> {
     drain(&mut out)
 }
 
+/// Drives a CURVE server and client with `data` (see fuzz/fuzz_targets/curve_handshake.rs).
+pub fn curve_handshake(data: &[u8]) {
+    crate::zmtp::curve::fuzz_handshake(data)
+}
+
 /// Parses an endpoint string and prints it back in canonical form.
 pub fn parse_endpoint(s: &str) -> crate::Result<String> {
     Endpoint::parse(s).map(|ep| ep.to_string())
