@@ -530,34 +530,20 @@ fn key_text(flag: &str, text: &str) -> Result<String, String> {
     decode_key(flag, text).map(|_| text.to_owned())
 }
 
-/// The Z85 alphabet (RFC 32): the character for each digit value 0 to 84.
-const Z85_DIGITS: &[u8; 85] =
-    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
 /// Decodes a CURVE key given as `flag`'s value: exactly 40 characters of Z85.
 fn decode_key(flag: &str, text: &str) -> Result<[u8; 32], String> {
     // The text is not echoed: it may be a secret key with a typo.
-    let bad = |why: &str| format!("{flag}: not a CURVE key: {why}");
+    let bad = |why: String| format!("{flag}: not a CURVE key: {why}");
     if text.len() != 40 {
-        return Err(bad(&format!(
+        return Err(bad(format!(
             "a key is 40 characters of Z85, this has {}",
             text.chars().count()
         )));
     }
-    let mut key = [0u8; 32];
-    for (group, (chunk, out)) in text.as_bytes().chunks(5).zip(key.chunks_mut(4)).enumerate() {
-        let mut value: u64 = 0;
-        for (i, &c) in chunk.iter().enumerate() {
-            let digit = Z85_DIGITS
-                .iter()
-                .position(|&d| d == c)
-                .ok_or_else(|| bad(&format!("character {} is not Z85", group * 5 + i + 1)))?;
-            value = value * 85 + digit as u64;
-        }
-        let value = u32::try_from(value).map_err(|_| bad("a group of 5 is above 2^32 - 1"))?;
-        out.copy_from_slice(&value.to_be_bytes());
-    }
-    Ok(key)
+    let bytes = ferrozmq::z85::decode(text).map_err(|e| bad(e.to_string()))?;
+    bytes
+        .try_into()
+        .map_err(|_| bad("not 32 bytes once decoded".into()))
 }
 
 fn parse_socket_type(name: &str) -> Result<SocketType, String> {

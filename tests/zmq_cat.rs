@@ -1088,3 +1088,113 @@ fn bad_security_options_exit_2() {
     );
     assert_exit(&output, 2, "--show-user-id outside recv mode");
 }
+
+/// A CURVE server and client, each in both bind directions: the role comes from the
+/// options, so a binding client and a connecting server work as well as the usual way.
+#[test]
+fn curve_server_and_client_in_both_bind_directions_show_the_client_key() {
+    let server = ["--curve-server", "--curve-secret", SERVER_SECRET];
+    let client = [
+        "--curve-serverkey",
+        SERVER_PUBLIC,
+        "--curve-secret",
+        CLIENT_SECRET,
+    ];
+    let recv = ["pull", "--mode", "recv", "--count", "1", "--show-user-id"];
+
+    // The server binds and receives.
+    let (pull, endpoint) = spawn_bound(&[&recv[..], &server[..]].concat());
+    assert_exit(
+        &push_to(&endpoint, &client, b"bound server\n").wait(),
+        0,
+        "CURVE client connecting",
+    );
+    let output = pull.wait();
+    assert_exit(&output, 0, "CURVE server binding");
+    assert_eq!(output.stdout, format!("{CLIENT_PUBLIC}\tbound server\n"));
+
+    // The client binds and receives; the server connects and sends. The User-Id is the
+    // client's key on the server side only: here the receiver is the client.
+    let (pull, endpoint) = spawn_bound(&[&recv[..], &client[..]].concat());
+    assert_exit(
+        &push_to(&endpoint, &server, b"bound client\n").wait(),
+        0,
+        "CURVE server connecting",
+    );
+    let output = pull.wait();
+    assert_exit(&output, 0, "CURVE client binding");
+    assert_eq!(output.stdout, "\tbound client\n");
+
+    // The server binds and sends; a connecting client with a fresh key pair receives.
+    let (mut push, mut stdin) = spawn_with_stdin(&[
+        "push",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--mode",
+        "send",
+        "--monitor",
+        "--curve-server",
+        "--curve-secret",
+        SERVER_SECRET,
+    ]);
+    let endpoint = push.listening_endpoint();
+    let pull = spawn(
+        &[
+            "pull",
+            "--connect",
+            &endpoint,
+            "--mode",
+            "recv",
+            "--count",
+            "1",
+            "--curve-serverkey",
+            SERVER_PUBLIC,
+        ],
+        b"",
+    );
+    push.expect_event("HANDSHAKE_SUCCEEDED", &endpoint);
+    stdin.write_all(b"to a fresh key\n").unwrap();
+    drop(stdin);
+    assert_exit(&push.wait(), 0, "CURVE server sending");
+    assert_eq!(pull.wait().stdout, "to a fresh key\n");
+}
+
+#[test]
+fn zap_allow_curve_admits_only_the_listed_key() {
+    let (mut pull, endpoint) = spawn_bound(&[
+        "pull",
+        "--mode",
+        "recv",
+        "--count",
+        "1",
+        "--show-user-id",
+        "--curve-server",
+        "--curve-secret",
+        SERVER_SECRET,
+        "--zap-allow-curve",
+        CLIENT_PUBLIC,
+    ]);
+    // A client with a fresh key pair is refused...
+    let (refused, _stdin) = push_until_event(
+        &endpoint,
+        &["--curve-serverkey", SERVER_PUBLIC],
+        "HANDSHAKE_FAILED_AUTH",
+    );
+    pull.expect_event("HANDSHAKE_FAILED_AUTH", &endpoint);
+    drop(refused);
+    // ...and the listed one admitted, its message the server's only one.
+    let push = push_to(
+        &endpoint,
+        &[
+            "--curve-serverkey",
+            SERVER_PUBLIC,
+            "--curve-secret",
+            CLIENT_SECRET,
+        ],
+        b"listed\n",
+    );
+    assert_exit(&push.wait(), 0, "listed CURVE client");
+    let output = pull.wait();
+    assert_exit(&output, 0, "CURVE server with --zap-allow-curve");
+    assert_eq!(output.stdout, format!("{CLIENT_PUBLIC}\tlisted\n"));
+}
