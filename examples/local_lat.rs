@@ -2,6 +2,11 @@
 //! `local_lat <bind-to> <message-size> <roundtrip-count>`.
 //!
 //! A REP socket binds and sends every request straight back.
+//!
+//! With `ZMQ_PERF_CURVE=1` in the environment it runs over CURVE as the server (see
+//! `perf_common`).
+
+mod perf_common;
 
 use ferrozmq::{Context, SocketType};
 
@@ -14,6 +19,7 @@ fn main() -> ferrozmq::Result<()> {
     let (bind_to, size, count) = (&args[1], parse(&args[2]), parse(&args[3]));
     let ctx = Context::new();
     let mut rep = ctx.socket(SocketType::Rep)?;
+    perf_common::security(&mut rep, perf_common::Side::Bind)?;
     rep.bind(bind_to)?;
     for _ in 0..count {
         let msg = rep.recv()?;

@@ -4,6 +4,11 @@
 //!
 //! A PULL socket binds, times from the first message to the last, and prints the same four
 //! lines as libzmq.
+//!
+//! With `ZMQ_PERF_CURVE=1` in the environment it runs over CURVE as the server (see
+//! `perf_common`).
+
+mod perf_common;
 
 use ferrozmq::{Context, SocketType};
 use std::time::Instant;
@@ -17,6 +22,7 @@ fn main() -> ferrozmq::Result<()> {
     let (bind_to, size, count) = (&args[1], parse(&args[2]), parse(&args[3]));
     let ctx = Context::new();
     let mut pull = ctx.socket(SocketType::Pull)?;
+    perf_common::security(&mut pull, perf_common::Side::Bind)?;
     pull.bind(bind_to)?;
     let first = pull.recv()?;
     check_size(first.byte_len(), size);

@@ -3,6 +3,11 @@
 //!
 //! A REQ socket sends `roundtrip-count` requests one after another and prints the average
 //! one-way latency: the elapsed time divided by twice the number of round trips.
+//!
+//! With `ZMQ_PERF_CURVE=1` in the environment it runs over CURVE as the client (see
+//! `perf_common`).
+
+mod perf_common;
 
 use bytes::Bytes;
 use ferrozmq::{Context, SocketType};
@@ -17,6 +22,7 @@ fn main() -> ferrozmq::Result<()> {
     let (connect_to, size, count) = (&args[1], parse(&args[2]), parse(&args[3]));
     let ctx = Context::new();
     let mut req = ctx.socket(SocketType::Req)?;
+    perf_common::security(&mut req, perf_common::Side::Connect)?;
     req.connect(connect_to)?;
     let payload = Bytes::from_static(vec![0u8; size].leak());
     let start = Instant::now();

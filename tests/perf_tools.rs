@@ -58,8 +58,14 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 }
 
 fn spawn(tool: &str, args: &[&str]) -> Running {
+    spawn_env(tool, args, &[])
+}
+
+/// [`spawn`] with extra environment variables.
+fn spawn_env(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(examples_dir().join(tool))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -107,12 +113,22 @@ impl Running {
 
 /// Runs a local/remote pair: the local (binding) side first, then the remote.
 fn run_pair(local: &str, remote: &str, endpoint: &str, size: usize) -> (Output, Output) {
+    run_pair_env(local, remote, endpoint, size, &[])
+}
+
+/// [`run_pair`] with extra environment variables for both tools.
+fn run_pair_env(
+    local: &str,
+    remote: &str,
+    endpoint: &str,
+    size: usize,
+    env: &[(&str, &str)],
+) -> (Output, Output) {
     let (size, count) = (size.to_string(), COUNT.to_string());
     let deadline = Instant::now() + DEADLINE;
-    let l = spawn(local, &[endpoint, &size, &count]);
-    // remote connects; ferrozmq retries the connect until the local side has bound
-    thread::sleep(Duration::from_millis(100));
-    let r = spawn(remote, &[endpoint, &size, &count]);
+    let l = spawn_env(local, &[endpoint, &size, &count], env);
+    // No wait for the bind: the remote's connect is retried until the local side listens.
+    let r = spawn_env(remote, &[endpoint, &size, &count], env);
     let r = r.wait(deadline);
     let l = l.wait(deadline);
     assert_eq!(r.code, Some(0), "{remote} failed: {r:?}");
@@ -213,6 +229,52 @@ fn thr_over_tcp() {
         remote.stdout, "",
         "remote_thr prints nothing, like libzmq's"
     );
+}
+
+/// `ZMQ_PERF_CURVE=1`: both tools run over CURVE with libzmq's test keys, command lines
+/// unchanged.
+#[test]
+fn thr_over_tcp_with_curve() {
+    let (local, remote) = run_pair_env(
+        "local_thr",
+        "remote_thr",
+        &free_tcp(),
+        64,
+        &[("ZMQ_PERF_CURVE", "1")],
+    );
+    check_thr(&local.stdout, 64);
+    assert_eq!(remote.stdout, "");
+}
+
+#[test]
+fn lat_over_tcp_with_curve() {
+    let (local, remote) = run_pair_env(
+        "local_lat",
+        "remote_lat",
+        &free_tcp(),
+        64,
+        &[("ZMQ_PERF_CURVE", "1")],
+    );
+    check_lat(&remote.stdout, 64);
+    assert_eq!(local.stdout, "");
+}
+
+/// One side on CURVE and the other on NULL never complete a handshake: the variable really
+/// changes the mechanism. The NULL remote_thr queues its messages and waits for a peer
+/// that never accepts it, so both are killed at a short deadline.
+#[test]
+fn curve_local_thr_refuses_a_null_remote_thr() {
+    let ep = free_tcp();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let local = spawn_env("local_thr", &[&ep, "64", "10"], &[("ZMQ_PERF_CURVE", "1")]);
+    let remote = spawn("remote_thr", &[&ep, "64", "10"]);
+    for (what, run) in [("remote_thr", remote), ("local_thr", local)] {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.wait(deadline)));
+        assert!(
+            result.is_err(),
+            "{what} finished: CURVE against NULL must not work"
+        );
+    }
 }
 
 #[test]
