@@ -8,9 +8,12 @@
 //!   --quick             shorter measurements (a smoke test, numbers not for publishing)
 //!   --filter TEXT       only data points whose name contains TEXT (repeatable)
 //!   --skip-perf-tools   do not build/run libzmq's perf tools
+//!   (`--filter curve` selects the CURVE section: ferrozmq and libzmq on NULL and CURVE,
+//!   through perf tools; see curve.rs)
 //!   --report-only JSON  regenerate the report from a saved results file, measure nothing
 //!   --rss-probe IMP     (internal) the memory probe child process
 
+mod curve;
 mod libs;
 mod measure;
 mod memory;
@@ -348,6 +351,16 @@ fn main() {
         Vec::new()
     };
 
+    // 5b. the cost of CURVE, ferrozmq's and libzmq's, through perf tools (processes).
+    let curve = if opts.filters.is_empty() || opts.filters.iter().any(|f| f == "curve") {
+        curve::run(opts.quick)
+    } else {
+        curve::CurveResults {
+            note: Some("Not measured in this run (a --filter without `curve`).".into()),
+            ..Default::default()
+        }
+    };
+
     // 6. libzmq's own perf tools against ferrozmq's.
     let perf = if opts.perf_tools {
         perftools::run(opts.quick)
@@ -358,6 +371,7 @@ fn main() {
     let mut run = report::Run::collect(started.elapsed(), opts.quick);
     run.memory = mem;
     run.perf = perf;
+    run.curve = curve;
     if let Err(e) = run.save(&results_path) {
         eprintln!("cannot save {}: {e}", results_path.display());
     }

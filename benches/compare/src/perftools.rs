@@ -116,7 +116,7 @@ fn build_libzmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
 }
 
 /// Builds ferrozmq's perf tool examples (release) into the same target dir.
-fn build_ferrozmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
+pub(crate) fn build_ferrozmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--quiet"]);
@@ -139,7 +139,7 @@ fn build_ferrozmq_tools(res: &mut PerfResults) -> Result<PathBuf, String> {
     Ok(crate::target_dir().join("release/examples"))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -147,7 +147,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_bounded(mut child: Child, deadline: Instant) -> Result<String, String> {
+pub(crate) fn wait_bounded(mut child: Child, deadline: Instant) -> Result<String, String> {
     loop {
         match child.try_wait() {
             Ok(Some(_)) => {
@@ -174,9 +174,11 @@ fn wait_bounded(mut child: Child, deadline: Instant) -> Result<String, String> {
     }
 }
 
-fn spawn(bin: &Path, args: &[String]) -> Result<Child, String> {
+pub(crate) fn spawn(bin: &Path, args: &[String]) -> Result<Child, String> {
     Command::new(bin)
         .args(args)
+        // These rows are NULL; the CURVE rows (crate::curve) set it themselves.
+        .env_remove(crate::curve::CURVE_ENV)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -184,7 +186,7 @@ fn spawn(bin: &Path, args: &[String]) -> Result<Child, String> {
         .map_err(|e| format!("{}: {e}", bin.display()))
 }
 
-fn parse(run: &mut PerfRun, out: &str) {
+pub(crate) fn parse(run: &mut PerfRun, out: &str) {
     for l in out.lines() {
         let l = l.trim();
         if l.is_empty() {

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::curve::CurveResults;
 use crate::measure::Kind;
 use crate::measure::{Point, RESULTS};
 use crate::memory::Probe;
@@ -20,6 +21,7 @@ pub struct Run {
     pub points: Vec<Point>,
     pub memory: Vec<Probe>,
     pub perf: PerfResults,
+    pub curve: CurveResults,
     pub machine: Vec<(String, String)>,
     pub date: String,
     pub elapsed: Duration,
@@ -72,6 +74,7 @@ impl Run {
             points: RESULTS.lock().unwrap().clone(),
             memory: Vec::new(),
             perf: PerfResults::default(),
+            curve: CurveResults::default(),
             machine: machine(),
             date: sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
             elapsed,
@@ -94,6 +97,7 @@ impl Run {
                     "remote": r.remote, "cmd": r.cmd, "lines": r.lines, "msgs_per_s": r.msgs_per_s,
                     "lat_us": r.lat_us, "error": r.error})).collect::<Vec<_>>(),
             },
+            "curve": self.curve.to_json(),
             "machine": self.machine.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "date": self.date, "elapsed_s": self.elapsed.as_secs_f64(), "quick": self.quick,
             "notes": self.notes,
@@ -152,6 +156,7 @@ impl Run {
                     })
                     .collect(),
             },
+            curve: CurveResults::from_json(&v["curve"]),
             machine: v["machine"]
                 .as_array()
                 .into_iter()
@@ -339,6 +344,7 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "cargo bench --bench compare -- --quick   # smoke run, short measurements (args need --bench compare)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter thr/tcp   # a subset (the report then has gaps)");
     let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter liveness --skip-perf-tools   # only the cost of heartbeats and the monitor");
+    let _ = writeln!(w, "cargo run --release -p ferrozmq-bench -- --filter curve --skip-perf-tools   # only the cost of CURVE (needs pyzmq for libzmq's CURVE)");
     let _ = writeln!(
         w,
         "cargo run --release -p ferrozmq-bench -- --report-only target/ferrozmq-bench/results.json"
@@ -659,6 +665,8 @@ fn markdown(run: &Run, log: &str) -> String {
     }
     let _ = writeln!(w);
 
+    curve_section(w, &run.curve);
+
     perf_section(w, &run.perf);
 
     let _ = writeln!(w, "## Plots\n");
@@ -728,6 +736,142 @@ fn liveness_section(w: &mut String, run: &Run) {
         let _ = writeln!(w, "| not measured in this run | | | | | | |");
     }
     let _ = writeln!(w);
+}
+
+/// The CURVE section: ferrozmq and libzmq on NULL and on CURVE, point by point, with the
+/// ratios issue 10 asks for and its target.
+fn curve_section(w: &mut String, c: &CurveResults) {
+    use crate::curve::{POINTS, VARIANTS};
+    let _ = writeln!(w, "## Cost of CURVE\n");
+    let _ = writeln!(
+        w,
+        "ferrozmq's examples `local_thr`/`remote_thr`/`local_lat`/`remote_lat` against perf tools of \
+         the same names over libzmq (benches/compare/c/perf_tool.c, compiled with gcc against a libzmq \
+         built with libsodium: pyzmq's bundled one, since the `zmq` crate's has no CURVE). Separate \
+         processes over tcp 127.0.0.1; with `ZMQ_PERF_CURVE=1` the bind side is a CURVE server and the \
+         connect side its client (libzmq's test keys). Medians of {ROUNDS} rounds, the four variants \
+         taking turns. Throughput in msg/s as printed by `local_thr`; latency one-way µs as printed by \
+         `remote_lat`.\n"
+    );
+    if let Some(l) = &c.libzmq {
+        let _ = writeln!(w, "libzmq measured: `{l}`.\n");
+    }
+    if let Some(n) = &c.note {
+        let _ = writeln!(w, "{n}\n");
+    }
+    if c.runs.is_empty() {
+        return;
+    }
+    let head: Vec<String> = VARIANTS
+        .iter()
+        .map(|(imp, curve)| format!("{imp} {}", if *curve { "CURVE" } else { "NULL" }))
+        .collect();
+    let _ = writeln!(
+        w,
+        "| point | {} | ferrozmq CURVE ÷ libzmq CURVE | ferrozmq CURVE ÷ NULL | libzmq CURVE ÷ NULL |",
+        head.join(" | ")
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (kind, size) in POINTS {
+        let m = |imp: &str, curve: bool| c.median(kind, size, imp, curve);
+        let fmt = |v: Option<f64>| match v {
+            None => "–".to_string(),
+            Some(x) if kind == "thr" => rate(x),
+            Some(x) => format!("{x:.2}"),
+        };
+        let cells: Vec<String> = VARIANTS.iter().map(|(i, cv)| fmt(m(i, *cv))).collect();
+        let label = if kind == "thr" {
+            format!("throughput, msg/s, tcp {}", size_label(size))
+        } else {
+            format!("latency, one-way µs, tcp {}", size_label(size))
+        };
+        let _ = writeln!(
+            w,
+            "| {label} | {} | {} | {} | {} |",
+            cells.join(" | "),
+            ratio(m("ferrozmq", true), m("libzmq", true)),
+            ratio(m("ferrozmq", true), m("ferrozmq", false)),
+            ratio(m("libzmq", true), m("libzmq", false)),
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\nFor throughput a ratio above 1 is faster; for latency a ratio below 1 is faster.\n"
+    );
+    let _ = writeln!(w, "| target (issue 10) | case | measured | verdict |");
+    let _ = writeln!(w, "|---|---|---:|---|");
+    for size in [64usize, 1024] {
+        let r = match (
+            c.median("thr", size, "ferrozmq", true),
+            c.median("thr", size, "libzmq", true),
+        ) {
+            (Some(f), Some(l)) if l > 0.0 => Some(f / l),
+            _ => None,
+        };
+        let (m, v) = match r {
+            None => ("–".to_string(), "not measured".to_string()),
+            Some(x) if x >= 1.5 => (format!("{x:.2}×"), "**met**".to_string()),
+            Some(x) => (
+                format!("{x:.2}×"),
+                format!("missed: needs {:.2}× more", 1.5 / x),
+            ),
+        };
+        let _ = writeln!(
+            w,
+            "| CURVE throughput ≥ 1.5× libzmq's CURVE | tcp {} | {m} | {v} |",
+            size_label(size)
+        );
+    }
+    let cross: Vec<_> = c
+        .runs
+        .iter()
+        .filter(|r| r.run.local != r.run.remote)
+        .collect();
+    if !cross.is_empty() {
+        let _ = writeln!(w, "\nCURVE cross-runs, one round each (interop):\n");
+        let _ = writeln!(
+            w,
+            "| test | local (bind, server) | remote (connect, client) | result |"
+        );
+        let _ = writeln!(w, "|---|---|---|---:|");
+        for r in cross {
+            let res = match (&r.run.error, r.run.msgs_per_s, r.run.lat_us) {
+                (Some(e), _, _) => format!("failed: {}", e.replace('|', "/").replace('\n', " ")),
+                (None, Some(t), _) => format!("{} msg/s", rate(t)),
+                (None, _, Some(l)) => format!("{l:.2} µs"),
+                _ => "no result line".into(),
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {res} |",
+                r.run.test, r.run.local, r.run.remote
+            );
+        }
+    }
+    let failed: Vec<_> = c.runs.iter().filter(|r| r.run.error.is_some()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(w, "\nFailed runs:\n");
+        for r in failed {
+            let _ = writeln!(
+                w,
+                "- `{}`: {}",
+                r.run.cmd,
+                r.run.error.as_deref().unwrap_or("").replace('\n', " ")
+            );
+        }
+    }
+    let _ = writeln!(w, "\n<details><summary>Commands and raw output</summary>\n");
+    let _ = writeln!(w, "```");
+    for b in &c.build_cmds {
+        let _ = writeln!(w, "{b}");
+    }
+    for r in &c.runs {
+        let _ = writeln!(w, "\n$ {}   # round {}", r.run.cmd, r.round + 1);
+        for l in &r.run.lines {
+            let _ = writeln!(w, "{l}");
+        }
+    }
+    let _ = writeln!(w, "```\n\n</details>\n");
 }
 
 fn perf_section(w: &mut String, perf: &PerfResults) {
