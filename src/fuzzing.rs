@@ -8,7 +8,7 @@
 //! stable interface.
 
 use crate::endpoint::Endpoint;
-use crate::zmtp::{Config, Connection, Event, OutBuf};
+use crate::zmtp::{Config, Connection, Event, OutBuf, Security, Verdict};
 use crate::{ProtocolError, SocketType};
 use bytes::{Bytes, BytesMut};
 use std::io::IoSlice;
@@ -17,6 +17,47 @@ use std::io::IoSlice;
 /// `max_msg_size`.
 pub const FRAME_OVERHEAD: u64 = crate::options::FRAME_OVERHEAD;
 
+/// The security mechanism and role of a [`Codec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// NULL, asking nobody.
+    Null,
+    /// NULL with a ZAP domain: the codec asks for a verdict before its READY.
+    NullZap,
+    /// A PLAIN server.
+    PlainServer,
+    /// A PLAIN client logging in as `admin`/`secret`.
+    PlainClient,
+    /// A CURVE server with a fixed key pair ([`CURVE_SERVER_SECRET`]).
+    CurveServer,
+    /// A CURVE client of the [`CURVE_SERVER_SECRET`] server, with a fixed key pair.
+    CurveClient,
+}
+
+/// The secret key of a [`Role::CurveServer`] codec (a fixed test key: never for real use).
+pub const CURVE_SERVER_SECRET: [u8; 32] = [0x11; 32];
+/// The secret key of a [`Role::CurveClient`] codec.
+pub const CURVE_CLIENT_SECRET: [u8; 32] = [0x22; 32];
+
+impl Role {
+    fn security(self) -> Security {
+        let server = crate::CurveKeyPair::from_secret(&CURVE_SERVER_SECRET);
+        match self {
+            Role::Null | Role::NullZap => Security::Null,
+            Role::PlainServer => Security::PlainServer,
+            Role::PlainClient => Security::PlainClient {
+                username: Bytes::from_static(b"admin"),
+                password: zeroize::Zeroizing::new(b"secret".to_vec()),
+            },
+            Role::CurveServer => Security::CurveServer { keys: server },
+            Role::CurveClient => Security::CurveClient {
+                keys: crate::CurveKeyPair::from_secret(&CURVE_CLIENT_SECRET),
+                server_key: *server.public_key(),
+            },
+        }
+    }
+}
+
 /// One ZMTP connection fed from memory: the codec as a session drives it.
 #[derive(Debug)]
 pub struct Codec {
@@ -24,6 +65,8 @@ pub struct Codec {
     out: OutBuf,
     input: BytesMut,
     events: Vec<Event>,
+    /// Whether ZAP questions are answered with an admission (else a 400 refusal).
+    admit: bool,
 }
 
 /// What one [`Codec::feed`] produced.
@@ -50,10 +93,30 @@ impl Codec {
         max_msg_size: Option<u64>,
         max_msg_frames: Option<u64>,
     ) -> Codec {
+        Codec::with_role(
+            socket_type,
+            routing_id,
+            max_msg_size,
+            max_msg_frames,
+            Role::Null,
+            true,
+        )
+    }
+
+    /// Like [`Codec::new`], with the security mechanism and role `role`; ZAP questions
+    /// are answered by admitting the peer iff `admit`.
+    pub fn with_role(
+        socket_type: SocketType,
+        routing_id: &[u8],
+        max_msg_size: Option<u64>,
+        max_msg_frames: Option<u64>,
+        role: Role,
+        admit: bool,
+    ) -> Codec {
         let mut out = OutBuf::new();
         let config = Config {
-            security: Default::default(),
-            authenticate_null: false,
+            security: role.security(),
+            authenticate_null: role == Role::NullZap,
             socket_type,
             routing_id: Bytes::copy_from_slice(routing_id),
             max_msg_size,
@@ -65,18 +128,49 @@ impl Codec {
             out,
             input: BytesMut::new(),
             events: Vec::new(),
+            admit,
         }
     }
 
     /// Appends `bytes` to the input and lets the codec consume what it can.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Fed, ProtocolError> {
         self.input.extend_from_slice(bytes);
-        let result = self
+        let mut fed = Fed::default();
+        let mut result = self
             .conn
             .handle_input(&mut self.input, &mut self.out, &mut self.events);
-        let mut fed = Fed::default();
+        // A ZAP question is answered at once, as an authenticator would, and the input it
+        // held is decoded next, as the session does.
+        while result.is_ok() && self.take_events(&mut fed) {
+            let verdict = if self.admit {
+                Verdict::Allow {
+                    user_id: Bytes::from_static(b"user"),
+                    properties: Vec::new(),
+                }
+            } else {
+                Verdict::Deny {
+                    status: 400,
+                    text: "refused".to_owned(),
+                }
+            };
+            result = self
+                .conn
+                .on_verdict(&verdict, &mut self.out, &mut self.events)
+                .and_then(|()| {
+                    self.conn
+                        .handle_input(&mut self.input, &mut self.out, &mut self.events)
+                });
+        }
+        self.take_events(&mut fed);
+        result.map(|()| fed)
+    }
+
+    /// Counts the pending events into `fed`; true if one asked for a ZAP verdict.
+    fn take_events(&mut self, fed: &mut Fed) -> bool {
+        let mut asked = false;
         for event in self.events.drain(..) {
             match event {
+                Event::Authenticate(_) => asked = true,
                 Event::Ready(_) => fed.ready = true,
                 Event::Message(m) => {
                     fed.messages += 1;
@@ -86,7 +180,7 @@ impl Codec {
                 Event::Ping(_) => fed.pings += 1,
             }
         }
-        result.map(|()| fed)
+        asked
     }
 
     /// Whether the handshake is complete.
@@ -125,6 +219,24 @@ fn drain(out: &mut OutBuf) -> Vec<u8> {
     all
 }
 
+/// Runs a whole handshake between two codecs in memory (`a` and `b` of the same mechanism,
+/// in opposite roles), passing every byte each writes to the other, and returns the bytes
+/// `a` wrote (`b`'s input). Fuzz targets start from these to reach the later commands.
+pub fn converse(a: &mut Codec, b: &mut Codec) -> Vec<u8> {
+    let mut a_wrote = Vec::new();
+    for _ in 0..8 {
+        let from_a = a.take_output();
+        let from_b = b.take_output();
+        if from_a.is_empty() && from_b.is_empty() {
+            break;
+        }
+        a_wrote.extend_from_slice(&from_a);
+        let _ = b.feed(&from_a);
+        let _ = a.feed(&from_b);
+    }
+    a_wrote
+}
+
 /// The bytes a well-behaved peer of type `socket_type` sends first: its greeting, then
 /// its READY (with `Identity` if that type sends one).
 pub fn handshake_bytes(socket_type: SocketType, routing_id: &[u8]) -> Vec<u8> {
@@ -143,6 +255,11 @@ pub fn encode_message(frames: &[&[u8]]) -> Vec<u8> {
     let mut out = OutBuf::new();
     Connection::encode_plain_message(&msg, &mut out);
     drain(&mut out)
+}
+
+/// Drives a CURVE server and client with `data` (see fuzz/fuzz_targets/curve_handshake.rs).
+pub fn curve_handshake(data: &[u8]) {
+    crate::zmtp::curve::fuzz_handshake(data)
 }
 
 /// Parses an endpoint string and prints it back in canonical form.

@@ -31,7 +31,7 @@ mod zmtp;
 pub mod fuzzing;
 
 pub use context::Context;
-pub use curve_key::{curve_keypair, CurveKeyPair};
+pub use curve_key::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, ProtocolError, Result, SendError};
 pub use message::Message;
 pub use metadata::Metadata;

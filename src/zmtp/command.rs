@@ -217,13 +217,6 @@ pub(crate) fn encode_pong(context: &[u8], out: &mut OutBuf) {
     encode_command("PONG", &[context], out);
 }
 
-/// Writes a SUBSCRIBE (`subscribe`) or CANCEL command for `topic`.
-#[cfg(test)]
-pub(crate) fn encode_subscription(topic: &[u8], subscribe: bool, out: &mut OutBuf) {
-    let name = if subscribe { "SUBSCRIBE" } else { "CANCEL" };
-    encode_command(name, &[topic], out);
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::frame::decode_header;

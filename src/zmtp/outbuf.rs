@@ -46,6 +46,15 @@ impl OutBuf {
         self.len += data.len();
     }
 
+    /// Appends `len` bytes written in place by `f`, which gets them zeroed: lets a caller
+    /// build (for example, encrypt) a frame body directly in the buffer, without a copy.
+    pub(crate) fn put_with(&mut self, len: usize, f: impl FnOnce(&mut [u8])) {
+        let start = self.tail.len();
+        self.tail.resize(start + len, 0);
+        f(&mut self.tail[start..]);
+        self.len += len;
+    }
+
     /// Appends `data`, without copying it if it is at least [`OutBuf::ZERO_COPY_MIN`] long.
     pub fn put_bytes(&mut self, data: Bytes) {
         if data.len() < Self::ZERO_COPY_MIN {
