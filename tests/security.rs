@@ -793,6 +793,14 @@ fn curve_pub_sub_subscriptions_travel_boxed() {
     let m = receive_published(&mut publisher, &mut sub, "weather");
     assert_eq!(text(&m), "weather:payload");
     // Only what was subscribed to comes through.
+    for k in 0..20 {
+        send(
+            &mut publisher,
+            format!("other:{k}"),
+            "a publication nobody wants",
+        );
+        send(&mut publisher, format!("weather:{k}"), "a publication");
+    }
     for _ in 0..20 {
         let m = recv(&mut sub, "more publications");
         assert!(text(&m).starts_with("weather:"), "{:?}", frames(&m));

@@ -259,6 +259,9 @@ pub enum Tamper {
     /// Hold the client's first CURVE MESSAGE and forward it after the second (a nonce
     /// that goes down).
     SwapFirstTwoMessages,
+    /// Forward the client's first frame (its HELLO) and swallow the rest, keeping the
+    /// connection open: a client that stops halfway through its handshake.
+    StallAfterHello,
 }
 
 /// Shared between a [`Relay`] and its threads: what the client sent, and the count of
@@ -388,11 +391,16 @@ fn relay_up(
     }
     record(&greeting, false);
     let mut messages = 0usize;
+    let mut frames = 0usize;
     let mut held: Option<Vec<u8>> = None;
     while let Some(frame) = read_wire_frame(&mut client) {
         let message = is_curve_message(&frame);
         record(&frame, message);
+        frames += 1;
         let mut out = Vec::new();
+        if tamper == Tamper::StallAfterHello && frames > 1 {
+            continue;
+        }
         if message {
             messages += 1;
             match (tamper, messages) {
