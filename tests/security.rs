@@ -828,8 +828,10 @@ fn curve_heartbeats_flow_boxed_and_keep_the_link_up() {
     let ctx = Context::new();
     let server_keys = curve_keypair();
     let client_keys = curve_keypair();
-    let ivl = Some(Duration::from_millis(30));
-    let timeout = Some(Duration::from_millis(2000));
+    // A timeout many intervals long (a loaded machine may stall a few), and a wait below
+    // spanning more than two timeouts: a link whose heartbeats failed would be dead by then.
+    let ivl = Some(Duration::from_millis(25));
+    let timeout = Some(Duration::from_millis(500));
     let mut pull = curve_server(&ctx, SocketType::Pull, &server_keys);
     pull.set_heartbeat_ivl(ivl).unwrap();
     pull.set_heartbeat_timeout(timeout).unwrap();
@@ -844,8 +846,8 @@ fn curve_heartbeats_flow_boxed_and_keep_the_link_up() {
     send(&mut push, "before", "a message before the heartbeats");
     assert_eq!(text(&recv(&mut pull, "a message before")), "before");
     // The application sends nothing now: each further MESSAGE either way is a boxed
-    // PING or PONG. Wait for several intervals' worth from both sides.
-    relay.wait_messages(11, 10);
+    // PING or PONG (about two per interval from each side). Wait for 50 intervals.
+    relay.wait_messages(100, 100);
     send(&mut push, "after", "a message after the heartbeats");
     assert_eq!(text(&recv(&mut pull, "a message after")), "after");
     // One connection all along: no failure, no second handshake.
