@@ -383,8 +383,11 @@ def run(args, ctx):
     finally:
         if monitor is not None:
             monitor.stop(timeout_s)
-        # On success, give queued messages up to the timeout to leave.
-        sock.close(linger=args.timeout_ms if ok else 0)
+        # On success, give messages it sent last up to the timeout to leave. Only then: a
+        # lingering socket whose peer has gone waits out the linger (libzmq keeps, e.g.,
+        # a SUB's subscriptions queued for a reconnection).
+        sends_last = args.send or args.echo
+        sock.close(linger=args.timeout_ms if ok and sends_last else 0)
         if zap is not None:
             zap.stop(timeout_s)
 
