@@ -221,7 +221,10 @@ pub fn command_names(mut bytes: &[u8]) -> Vec<String> {
     let mut names = Vec::new();
     while let Some((flags, body, rest)) = split_frame(bytes) {
         if flags & 0x04 != 0 {
-            if let Some((&len, tail)) = body.split_first() {
+            if body.starts_with(b"\x5eRROR") {
+                // libzmq's PLAIN spelling of ERROR, which ferrozmq's PLAIN server copies.
+                names.push("ERROR".to_owned());
+            } else if let Some((&len, tail)) = body.split_first() {
                 let name = tail.get(..usize::from(len)).unwrap_or(tail);
                 names.push(String::from_utf8_lossy(name).into_owned());
             }
