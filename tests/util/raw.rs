@@ -39,6 +39,12 @@ pub fn raw_ready_with(props: &[(&[u8], &[u8])]) -> Vec<u8> {
         body.extend_from_slice(&(value.len() as u32).to_be_bytes());
         body.extend_from_slice(value);
     }
+    command_frame(&body)
+}
+
+/// A command frame holding `body` (name length, name, data), in the LONG form when the body
+/// needs it.
+fn command_frame(body: &[u8]) -> Vec<u8> {
     let mut f = match u8::try_from(body.len()) {
         Ok(short) => vec![0x04, short],
         Err(_) => {
@@ -47,7 +53,7 @@ pub fn raw_ready_with(props: &[(&[u8], &[u8])]) -> Vec<u8> {
             f
         }
     };
-    f.extend_from_slice(&body);
+    f.extend_from_slice(body);
     f
 }
 
@@ -178,16 +184,7 @@ pub fn raw_command(name: &str, data: &[u8]) -> Vec<u8> {
     let mut body = vec![name.len() as u8];
     body.extend_from_slice(name.as_bytes());
     body.extend_from_slice(data);
-    let mut f = match u8::try_from(body.len()) {
-        Ok(short) => vec![0x04, short],
-        Err(_) => {
-            let mut f = vec![0x06];
-            f.extend_from_slice(&(body.len() as u64).to_be_bytes());
-            f
-        }
-    };
-    f.extend_from_slice(&body);
-    f
+    command_frame(&body)
 }
 
 /// Connects to `ep` (tcp) as a raw peer announcing `mechanism` and `as_server` in its
