@@ -355,6 +355,11 @@ impl Message {
         std::str::from_utf8(self.metadata()?.get(name)?).ok()
     }
 
+    /// The metadata's shared handle, to carry it over to a message built from this one.
+    pub(crate) fn shared_metadata(&self) -> Option<Arc<Metadata>> {
+        self.meta.clone()
+    }
+
     /// Attaches the connection's metadata (the session does it for each message it
     /// receives).
     pub(crate) fn set_metadata(&mut self, meta: Option<Arc<Metadata>>) {

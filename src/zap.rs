@@ -362,7 +362,13 @@ impl Zap {
                 text: "the ZAP handler takes no requests".to_owned(),
             });
         }
-        Answer::Later(Call { pipe })
+        // The first read finds nothing, and arms the reply's wake-up: a pipe wakes its
+        // reader only once it has seen it empty.
+        let mut call = Call { pipe };
+        match call.poll() {
+            Some(verdict) => Answer::Now(verdict),
+            None => Answer::Later(call),
+        }
     }
 }
 

@@ -16,14 +16,17 @@ use bytes::Bytes;
 
 /// Splits `msg` after its first empty frame at index `from` or later into the envelope
 /// (including that delimiter) and the body. `None` if there is no such delimiter or no
-/// body after it.
-pub(crate) fn split_envelope(msg: Message, from: usize) -> Option<(Vec<Bytes>, Vec<Bytes>)> {
+/// body after it. The body keeps the message's metadata (its connection's properties).
+pub(crate) fn split_envelope(msg: Message, from: usize) -> Option<(Vec<Bytes>, Message)> {
+    let meta = msg.shared_metadata();
     let mut frames = msg.into_frames();
     let delimiter = from + frames.get(from..)?.iter().position(Bytes::is_empty)?;
     let body = frames.split_off(delimiter + 1);
     if body.is_empty() {
         return None;
     }
+    let mut body = Message::from(body);
+    body.set_metadata(meta);
     Some((frames, body))
 }
 
@@ -34,12 +37,12 @@ pub(crate) struct Rep {
     /// The envelope of the request being answered, while a reply is owed.
     replying: Option<Vec<Bytes>>,
     /// A well-formed request taken early (by polling), with its envelope.
-    ready: Option<(Vec<Bytes>, Vec<Bytes>)>,
+    ready: Option<(Vec<Bytes>, Message)>,
 }
 
 impl Rep {
     /// The next well-formed request, dropping malformed ones.
-    fn next_request(&mut self) -> Option<(Vec<Bytes>, Vec<Bytes>)> {
+    fn next_request(&mut self) -> Option<(Vec<Bytes>, Message)> {
         if let Some(ready) = self.ready.take() {
             return Some(ready);
         }
@@ -91,7 +94,7 @@ impl Pattern for Rep {
         }
         let (envelope, body) = self.next_request().ok_or(Error::WouldBlock)?;
         self.replying = Some(envelope);
-        Ok(Message::from(body))
+        Ok(body)
     }
 
     fn can_send(&mut self) -> bool {
@@ -122,7 +125,7 @@ mod tests {
         let m = |f: &[&'static str]| Message::multipart(f.iter().copied());
         let (env, body) = split_envelope(m(&["id", "hop", "", "a", "b"]), 1).unwrap();
         assert_eq!(env, vec!["id", "hop", ""]);
-        assert_eq!(body, vec!["a", "b"]);
+        assert_eq!(body, Message::multipart(["a", "b"]));
         // The search starts at `from`: an empty frame before it does not count.
         let (env, _) = split_envelope(m(&["", "x", "", "a"]), 1).unwrap();
         assert_eq!(env.len(), 3);

@@ -65,7 +65,7 @@ impl Req {
             [request_id, _delimiter] => self.correlate && request_id[..] == id[..],
             _ => false,
         };
-        ok.then(|| Message::from(body))
+        ok.then_some(body)
     }
 
     /// The next valid reply to the pending request, dropping anything else.

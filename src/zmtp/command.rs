@@ -16,6 +16,13 @@ use bytes::Bytes;
 pub(crate) const PROP_SOCKET_TYPE: &str = "Socket-Type";
 /// Property name of the routing id in READY.
 pub(crate) const PROP_IDENTITY: &str = "Identity";
+/// How libzmq's PLAIN mechanism spells ERROR: its source writes the prefix as the C string
+/// `"\x05ERROR"`, where the hex escape swallows the `E`, so the bytes are 0x5E `RROR` (a
+/// 94-byte name length that overruns the frame). libzmq's PLAIN client recognises only this
+/// form, and libzmq's PLAIN server sends only it (libzmq master, `plain_common.hpp`), so
+/// ferrozmq accepts it as an ERROR everywhere and a PLAIN server sends it when it refuses a
+/// client.
+pub(crate) const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
 /// The longest PING context echoed in a PONG.
 pub(crate) const MAX_PING_CONTEXT: usize = 16;
 /// The longest `Identity` ZMTP allows (RFC 37: `identity = 0*255OCTET`).
@@ -48,6 +55,9 @@ pub(crate) enum Command {
 /// Splits a command frame body into name and data and interprets the known commands.
 /// Command names are compared case-sensitively, as libzmq does.
 pub(crate) fn parse(mut body: Bytes) -> Result<Command, ProtocolError> {
+    if let Some(reason) = body.strip_prefix(LIBZMQ_PLAIN_ERROR) {
+        return Ok(Command::Error(parse_error_reason(reason)));
+    }
     let Some(&name_len) = body.first() else {
         return Err(ProtocolError::Malformed("command (empty frame)"));
     };

@@ -6,7 +6,8 @@
 //! anything is copied; the server writes WELCOME only after an `Allow`; each command is
 //! accepted only in its turn; the password never appears in `Debug` output or logs.
 
-use super::mechanism::{deny, split_command, Credentials, Handshake, Progress, Verdict};
+use super::frame::{encode_header, FLAG_COMMAND};
+use super::mechanism::{split_command, Credentials, Handshake, Progress, Verdict};
 use super::{command, OutBuf};
 use crate::ProtocolError;
 use bytes::Bytes;
@@ -92,6 +93,22 @@ fn parse_hello(data: &Bytes) -> Result<(Bytes, Bytes), ProtocolError> {
     Ok((data.slice(1..user_end), data.slice(user_end + 1..pass_end)))
 }
 
+/// Refuses a client with ZAP status `status` the way libzmq's PLAIN server does, so that a
+/// libzmq client reports an authentication failure: an ERROR spelled as libzmq spells it
+/// (see `command::LIBZMQ_PLAIN_ERROR`; ferrozmq reads both spellings), none for status 300.
+fn deny_like_libzmq(status: u16, out: &mut OutBuf) -> ProtocolError {
+    if status != 300 {
+        let code = status.to_string();
+        let code = &code.as_bytes()[..code.len().min(255)];
+        let prefix = command::LIBZMQ_PLAIN_ERROR;
+        encode_header(FLAG_COMMAND, prefix.len() + 1 + code.len(), out);
+        out.put_slice(prefix);
+        out.put_slice(&[code.len() as u8]);
+        out.put_slice(code);
+    }
+    ProtocolError::AuthFailed { status }
+}
+
 impl Handshake for Plain {
     fn start(&mut self, out: &mut OutBuf) -> Result<Progress, ProtocolError> {
         if self.state == State::AwaitWelcome {
@@ -153,7 +170,7 @@ impl Handshake for Plain {
         match verdict {
             Verdict::Deny { status, .. } => {
                 self.state = State::Done;
-                Err(deny(*status, out))
+                Err(deny_like_libzmq(*status, out))
             }
             Verdict::Allow { .. } => {
                 command::encode_command("WELCOME", &[], out);
@@ -251,7 +268,13 @@ mod tests {
             server.on_verdict(&deny, &mut out).unwrap_err(),
             ProtocolError::AuthFailed { status: 400 }
         );
-        assert_eq!(&body_of(&drain(&mut out))[..], b"\x05ERROR\x03400");
+        // libzmq's spelling of ERROR, which libzmq clients expect; parse reads it as ERROR.
+        let error = body_of(&drain(&mut out));
+        assert_eq!(&error[..], b"\x5eRROR\x03400");
+        assert_eq!(
+            command::parse(error).unwrap(),
+            command::Command::Error("400".into())
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod proxy;
+pub mod pyzmq;
 pub mod raw;
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
