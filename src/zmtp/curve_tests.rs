@@ -565,3 +565,41 @@ fn frame_more_flag_is_never_on_a_message() {
     let (flags, _) = send(&mut client, MSG_MORE | MSG_COMMAND | 0xF0, b"x");
     assert_eq!(flags & (FLAG_MORE | FLAG_COMMAND), 0);
 }
+
+/// Not a test: how long sealing and opening one small frame takes. Run with
+/// `cargo test --release --lib curve_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn curve_cost() {
+    let mut run = handshake();
+    let size: usize = std::env::var("CURVE_COST_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let payload = vec![7u8; size];
+    let n = 100_000;
+    let mut out = OutBuf::new();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        run.client.encode(0, &payload, &mut out);
+        if out.len() > 1 << 20 {
+            drain(&mut out);
+        }
+    }
+    let seal = t.elapsed() / n;
+    let mut frames = Vec::new();
+    let mut out = OutBuf::new();
+    for _ in 0..n {
+        run.client.encode(0, &payload, &mut out);
+    }
+    let bytes = drain(&mut out);
+    let mut rest = &bytes[..];
+    while let Some(h) = decode_header(rest).unwrap() {
+        let end = h.header_len + h.size;
+        frames.push(BytesMut::from(&rest[h.header_len..end]));
+        rest = &rest[end..];
+    }
+    let t = std::time::Instant::now();
+    for f in frames {
+        run.server.decode(f).unwrap();
+    }
+    let open = t.elapsed() / n;
+    println!("{size} B: seal {seal:?}, open {open:?} per frame");
+}
