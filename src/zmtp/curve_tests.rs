@@ -572,7 +572,10 @@ fn frame_more_flag_is_never_on_a_message() {
 #[ignore = "a measurement, not a check"]
 fn curve_cost() {
     let mut run = handshake();
-    let size: usize = std::env::var("CURVE_COST_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let size: usize = std::env::var("CURVE_COST_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
     let payload = vec![7u8; size];
     let n = 100_000;
     let mut out = OutBuf::new();
