@@ -317,8 +317,9 @@ impl Message {
 impl Message {
     /// The properties of the connection this message came from: the peer's metadata
     /// (`Socket-Type`, `Identity`, ...), `Peer-Address`, and `User-Id` and other properties
-    /// set by authentication. `None` for a message built locally or received over
-    /// `inproc://`.
+    /// set by authentication. Only authenticated connections (PLAIN, CURVE, or NULL with a
+    /// ZAP domain) attach them; `None` for a plain NULL connection, a message built locally,
+    /// or one received over `inproc://`.
     ///
     /// # Examples
     ///
@@ -341,14 +342,17 @@ impl Message {
     ///
     /// let ctx = Context::new();
     /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.set_plain_server(true)?; // no ZAP handler: every client is admitted
     /// pull.bind("tcp://127.0.0.1:*")?;
     /// let endpoint = pull.last_endpoint().unwrap();
     /// let mut push = ctx.socket(SocketType::Push)?;
+    /// push.set_plain_username("alice")?;
+    /// push.set_plain_password("secret")?;
     /// push.connect(&endpoint)?;
     /// push.send("hello")?;
     /// let msg = pull.recv()?;
     /// assert_eq!(msg.property("Socket-Type"), Some("PUSH"));
-    /// assert_eq!(msg.property("User-Id"), None); // NULL mechanism, no ZAP
+    /// assert_eq!(msg.property("User-Id"), Some("alice"));
     /// # Ok::<(), ferrozmq::Error>(())
     /// ```
     pub fn property(&self, name: &str) -> Option<&str> {

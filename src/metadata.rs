@@ -11,8 +11,11 @@ use std::fmt;
 
 /// The properties of the connection a received message came from.
 ///
-/// Messages from a network peer carry it; messages built locally or received over
-/// `inproc://` carry none. See [`Message::property`](crate::Message::property).
+/// Messages from an authenticated network peer carry it: one that used PLAIN or CURVE, or
+/// NULL with a ZAP domain set on the receiving socket. Messages from a plain NULL
+/// connection carry none, so that the fastest path pays no reference count per message
+/// (6-10 % of small-message throughput). Nor do messages built locally or received over
+/// `inproc://`. See [`Message::property`](crate::Message::property).
 ///
 /// # Examples
 ///
@@ -21,13 +24,14 @@ use std::fmt;
 ///
 /// let ctx = Context::new();
 /// let mut pull = ctx.socket(SocketType::Pull)?;
+/// pull.set_zap_domain("global")?; // NULL with ZAP: the connection is authenticated
 /// pull.bind("tcp://127.0.0.1:*")?;
 /// let endpoint = pull.last_endpoint().unwrap();
 /// let mut push = ctx.socket(SocketType::Push)?;
 /// push.connect(&endpoint)?;
 /// push.send("hello")?;
 /// let msg = pull.recv()?;
-/// let meta = msg.metadata().expect("a tcp peer's message has metadata");
+/// let meta = msg.metadata().expect("an authenticated peer's message has metadata");
 /// assert_eq!(meta.get("Socket-Type"), Some(&b"PUSH"[..]));
 /// assert_eq!(meta.get("peer-address"), Some(&b"127.0.0.1"[..])); // any case
 /// # Ok::<(), ferrozmq::Error>(())
@@ -63,6 +67,7 @@ impl Metadata {
     /// # use ferrozmq::{Context, SocketType};
     /// # let ctx = Context::new();
     /// # let mut pull = ctx.socket(SocketType::Pull)?;
+    /// # pull.set_zap_domain("global")?;
     /// # pull.bind("tcp://127.0.0.1:*")?;
     /// # let endpoint = pull.last_endpoint().unwrap();
     /// # let mut push = ctx.socket(SocketType::Push)?;

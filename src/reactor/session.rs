@@ -21,7 +21,9 @@
 //!   thread: at once from the context's authenticator, or from the handler's reply, which
 //!   wakes this session through its pipe. Meanwhile the peer's input stays unread, and the
 //!   handshake timer still runs.
-//! - Every message from the connection carries its metadata (one shared `Metadata`).
+//! - Every message from an authenticated connection carries its metadata (one shared
+//!   `Metadata`); plain NULL links carry none, keeping their fast path free of a
+//!   reference count per message.
 
 mod wire;
 
@@ -34,7 +36,7 @@ use crate::pipe::{link_with, DirectHandle, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream};
 use crate::zap::{Answer, Call, Query};
-use crate::zmtp::{Config, Connection, Credentials, Event, OutBuf, PeerInfo, Verdict};
+use crate::zmtp::{Config, Connection, Credentials, Event, OutBuf, PeerInfo, Security, Verdict};
 use crate::{Message, ProtocolError, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
@@ -705,7 +707,13 @@ impl Session {
     }
 
     fn handshake_ready(&mut self, cx: &mut Cx<'_>, info: &PeerInfo) {
-        self.meta = Some(Arc::new(self.metadata(info)));
+        // Only authenticated connections (PLAIN, CURVE, or NULL with ZAP) carry metadata: a
+        // reference count per message costs 6-10 % of the small-message throughput of a
+        // plain NULL link (measured with local_thr/remote_thr, tcp 1 B and 64 B), and the
+        // crypto of a secure link dwarfs it.
+        let authenticated =
+            !matches!(self.config.security, Security::Null) || info.user_id.is_some();
+        self.meta = authenticated.then(|| Arc::new(self.metadata(info)));
         self.handshake_deadline = None;
         self.heartbeat.start(cx.now);
         self.raise(EventKind::HandshakeSucceeded);
