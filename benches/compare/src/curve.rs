@@ -130,21 +130,7 @@ impl CurveResults {
                     round: r["round"].as_u64().unwrap_or(0) as usize,
                     size: r["size"].as_u64().unwrap_or(0) as usize,
                     kind: s(&r["kind"]).unwrap_or_default(),
-                    run: PerfRun {
-                        test: s(&r["test"]).unwrap_or_default(),
-                        local: s(&r["local"]).unwrap_or_default(),
-                        remote: s(&r["remote"]).unwrap_or_default(),
-                        cmd: s(&r["cmd"]).unwrap_or_default(),
-                        lines: r["lines"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(s)
-                            .collect(),
-                        msgs_per_s: r["msgs_per_s"].as_f64(),
-                        lat_us: r["lat_us"].as_f64(),
-                        error: s(&r["error"]),
-                    },
+                    run: PerfRun::from_json(r),
                 })
                 .collect(),
         }

@@ -38,6 +38,28 @@ pub struct PerfRun {
     pub error: Option<String>,
 }
 
+impl PerfRun {
+    /// A run read back from the results file (what `report` and the CURVE section saved).
+    pub fn from_json(r: &Value) -> PerfRun {
+        let s = |x: &Value| x.as_str().map(String::from);
+        PerfRun {
+            test: s(&r["test"]).unwrap_or_default(),
+            local: s(&r["local"]).unwrap_or_default(),
+            remote: s(&r["remote"]).unwrap_or_default(),
+            cmd: s(&r["cmd"]).unwrap_or_default(),
+            lines: r["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(s)
+                .collect(),
+            msgs_per_s: r["msgs_per_s"].as_f64(),
+            lat_us: r["lat_us"].as_f64(),
+            error: s(&r["error"]),
+        }
+    }
+}
+
 impl PerfResults {
     pub fn skipped(why: &str) -> PerfResults {
         PerfResults {

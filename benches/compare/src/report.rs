@@ -139,21 +139,7 @@ impl Run {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|r| PerfRun {
-                        test: s(&r["test"]).unwrap_or_default(),
-                        local: s(&r["local"]).unwrap_or_default(),
-                        remote: s(&r["remote"]).unwrap_or_default(),
-                        cmd: s(&r["cmd"]).unwrap_or_default(),
-                        lines: r["lines"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(s)
-                            .collect(),
-                        msgs_per_s: r["msgs_per_s"].as_f64(),
-                        lat_us: r["lat_us"].as_f64(),
-                        error: s(&r["error"]),
-                    })
+                    .map(PerfRun::from_json)
                     .collect(),
             },
             curve: CurveResults::from_json(&v["curve"]),
