@@ -1,4 +1,6 @@
 //! A session: one peer connection on an I/O thread, joined to its socket by a pipe pair.
+//! This file holds its life cycle; `connect` holds connecting and reconnecting, `traffic`
+//! the reads and writes, `auth` ZAP and metadata, `wire` the byte-level helpers.
 //!
 //! A connecting session owns its pipe from the start and keeps it across reconnects, so
 //! messages sent while the peer is away wait in the pipe (up to the high-water mark). An
@@ -25,26 +27,28 @@
 //!   `Metadata`); plain NULL links carry none, keeping their fast path free of a
 //!   reference count per message.
 
+mod auth;
+mod connect;
+mod traffic;
 mod wire;
 
 use super::heartbeat::{Beat, Heartbeat};
-use super::{next_backoff, IoCommand, ReactorShared, SessionConfig};
+use super::{ReactorShared, SessionConfig};
 use crate::mailbox::Notifier;
 use crate::metadata::Metadata;
 use crate::monitor::EventKind;
 use crate::pipe::{link_with, DirectHandle, Pipe, ReadError};
 use crate::socket::{PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream};
-use crate::zap::{Answer, Call, Query};
-use crate::zmtp::{Config, Connection, Credentials, Event, OutBuf, PeerInfo, Security, Verdict};
+use crate::zap::Call;
+use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo, Security, Verdict};
 use crate::{Message, ProtocolError, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
-use std::io::{self, IoSlice, Read, Write};
-use std::net::SocketAddr;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wire::{encode, read_plan, DirectWriter};
+use wire::DirectWriter;
 
 /// Bytes requested from the kernel per read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -395,82 +399,6 @@ impl Session {
         self.pipe = None;
     }
 
-    /// Starts a connect attempt: at once for an address, after a lookup for a host name.
-    fn try_connect(&mut self, cx: &mut Cx<'_>) -> Status {
-        let Origin::Connect(target) = &self.origin else {
-            return Status::Done;
-        };
-        let Some((name, port)) = target.host_name() else {
-            return self.connect_now(cx);
-        };
-        // The system resolver blocks, for seconds if DNS is slow, so it runs on a thread of
-        // its own, which reports back through the inbox; no timer is armed meanwhile.
-        let name = name.to_owned();
-        let reactor = cx.reactor.clone();
-        let key = self.key;
-        let spawned = std::thread::Builder::new()
-            .name("ferrozmq-lookup".to_owned())
-            .spawn(move || {
-                let result = transport::lookup_name(&name, port);
-                reactor.send(IoCommand::Resolved { key, result });
-            });
-        match spawned {
-            Ok(_) => Status::Continue,
-            Err(e) => {
-                log::warn!("cannot start a lookup for {}: {e}", target.endpoint());
-                self.schedule_reconnect(cx)
-            }
-        }
-    }
-
-    /// The lookup started by `try_connect` finished: connect to what it found, or retry
-    /// later as after a refused connect (libzmq also keeps trying a name that does not
-    /// resolve yet).
-    pub(super) fn resolved(
-        &mut self,
-        cx: &mut Cx<'_>,
-        result: io::Result<Vec<SocketAddr>>,
-    ) -> Status {
-        let Origin::Connect(ConnectTarget::Tcp(target)) = &mut self.origin else {
-            return Status::Done;
-        };
-        match result {
-            Ok(addrs) => {
-                log::debug!("{} resolved to {addrs:?}", target.endpoint());
-                target.set_addrs(addrs);
-                self.connect_now(cx)
-            }
-            Err(e) => {
-                log::debug!("cannot resolve {}: {e}; will retry", target.endpoint());
-                self.schedule_reconnect(cx)
-            }
-        }
-    }
-
-    fn connect_now(&mut self, cx: &mut Cx<'_>) -> Status {
-        let Origin::Connect(target) = &self.origin else {
-            return Status::Done;
-        };
-        match transport::connect(target) {
-            Ok(stream) => {
-                let tcp = matches!(stream, Stream::Tcp(_));
-                if !self.install(cx, stream) {
-                    return self.schedule_reconnect(cx);
-                }
-                if tcp {
-                    // A tcp connect completes later (libzmq reports it as delayed).
-                    self.raise(EventKind::ConnectDelayed);
-                    self.connect_deadline = self.config.options.connect_timeout.map(|t| cx.now + t);
-                }
-                Status::Continue
-            }
-            Err(e) => {
-                log::debug!("connect to {} failed: {e}", target.endpoint());
-                self.schedule_reconnect(cx)
-            }
-        }
-    }
-
     /// Watches `stream`; false if the poller refused it.
     fn install(&mut self, cx: &mut Cx<'_>, mut stream: Stream) -> bool {
         if let Err(e) = cx.registry.register(
@@ -551,72 +479,6 @@ impl Session {
         }
     }
 
-    /// Whether the output buffer holds more than the socket's data plus `REPLY_ROOM`: then
-    /// the peer is not reading what it makes us write, and we stop reading from it.
-    fn output_over_allowance(&self) -> bool {
-        self.conn.as_ref().is_some_and(|c| {
-            c.write_error.is_none() && c.out.len() > self.data_out.max(OUT_BATCH) + REPLY_ROOM
-        })
-    }
-
-    fn read_input(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
-        loop {
-            if self.output_over_allowance() {
-                self.read_held = true;
-                return Ok(());
-            }
-            let Some(conn) = &mut self.conn else {
-                return Ok(());
-            };
-            if conn.zmtp.is_none() || !conn.readable || self.read_paused {
-                return Ok(());
-            }
-            // Reads start at one chunk and double (up to MAX_READ) while each one comes
-            // back full, that is while the kernel already holds that much: a busy link
-            // then moves many large messages per read and per wake-up, and memory still
-            // follows what arrived, never a length a peer announced. A short read starts
-            // over at one chunk, so a quiet link keeps small batches and sessions take turns.
-            let missing = conn
-                .zmtp
-                .as_ref()
-                .map_or(0, |z| z.body_missing(conn.rbuf.len()));
-            let (want, reserve) = read_plan(
-                conn.read_size,
-                missing,
-                conn.rbuf.len(),
-                conn.rbuf.capacity() - conn.rbuf.len(),
-            );
-            if reserve {
-                conn.rbuf.reserve(want);
-            }
-            let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
-            match conn.stream.read_into(&mut conn.rbuf, room) {
-                Ok(0) => return Err(Cause::Other("peer closed the connection".to_owned())),
-                // A short read emptied the kernel's queue; the next arrival raises a new
-                // edge, so skip the read that would only say WouldBlock. Not after the
-                // peer's FIN: it came with this edge, and only the next read reports it.
-                Ok(n) if n < room => {
-                    conn.readable = conn.read_closed;
-                    conn.read_size = READ_CHUNK;
-                }
-                Ok(_) => conn.read_size = (conn.read_size * 2).min(MAX_READ),
-                Err(e) => match e.kind() {
-                    io::ErrorKind::WouldBlock => {
-                        conn.readable = false;
-                        if let Some(error) = &conn.write_error {
-                            return Err(Cause::Other(format!("write failed: {error}")));
-                        }
-                        return Ok(());
-                    }
-                    io::ErrorKind::Interrupted => continue,
-                    _ => return Err(Cause::Other(format!("read failed: {e}"))),
-                },
-            }
-            self.heartbeat.heard(cx.now);
-            self.decode(cx)?;
-        }
-    }
-
     /// Decodes everything buffered and hands the messages to the socket in one batch. A
     /// ZAP decision that is ready is applied first, and then the input it held is decoded.
     fn decode(&mut self, cx: &mut Cx<'_>) -> Result<(), Cause> {
@@ -683,29 +545,6 @@ impl Session {
         Ok(())
     }
 
-    /// The handshake needs a ZAP decision on the client: ask for it. An answer given at
-    /// once is kept for `decode` to apply; a handler's reply comes through `on_pipe`.
-    fn authenticate(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) {
-        let Some(conn) = &self.conn else {
-            return;
-        };
-        let options = &self.config.options;
-        let query = Query {
-            domain: &options.security.zap_domain,
-            address: &conn.address,
-            routing_id: &options.routing_id,
-            credentials,
-        };
-        match self
-            .config
-            .zap
-            .ask(&query, Notifier::Reactor(cx.reactor.clone(), self.key))
-        {
-            Answer::Now(verdict) => self.verdict = Some(verdict),
-            Answer::Later(call) => self.zap_call = Some(call),
-        }
-    }
-
     fn handshake_ready(&mut self, cx: &mut Cx<'_>, info: &PeerInfo) {
         // Only authenticated connections (PLAIN, CURVE, or NULL with ZAP) carry metadata: a
         // reference count per message costs 6-10 % of the small-message throughput of a
@@ -747,23 +586,6 @@ impl Session {
             Some(_) => {}
         }
         self.offer_direct();
-    }
-
-    /// The connection's metadata: the peer's properties, then `User-Id` and the ZAP
-    /// reply's properties, then `Peer-Address`, as libzmq gathers them.
-    fn metadata(&self, info: &PeerInfo) -> Metadata {
-        let mut properties = info.properties.clone();
-        if let Some(user_id) = info.user_id.as_ref().filter(|u| !u.is_empty()) {
-            properties.push(("User-Id".to_owned(), user_id.clone()));
-        }
-        properties.extend(info.zap_properties.iter().cloned());
-        if let Some(conn) = self.conn.as_ref().filter(|c| !c.address.is_empty()) {
-            properties.push((
-                "Peer-Address".to_owned(),
-                Bytes::copy_from_slice(conn.address.as_bytes()),
-            ));
-        }
-        Metadata::new(properties)
     }
 
     /// Lets the socket write straight to this connection while the session is idle (see
@@ -831,79 +653,6 @@ impl Session {
         }
     }
 
-    /// Encodes queued messages and writes until done or the kernel pushes back. Holds the
-    /// direct-path lock throughout, and marks the session idle for the direct path only if
-    /// it leaves nothing behind.
-    fn write_output(&mut self) -> io::Result<()> {
-        let Some(conn) = &mut self.conn else {
-            return Ok(());
-        };
-        let Some(zmtp) = &mut conn.zmtp else {
-            return Ok(());
-        };
-        if conn.write_error.is_some() {
-            // Nothing can be written any more: drop what reading produced (PONGs), and
-            // leave what is queued in the pipe for the next connection.
-            conn.out = OutBuf::new();
-            return Ok(());
-        }
-        let ready = zmtp.is_ready();
-        let mut direct = conn.direct.as_ref().map(DirectHandle::lock);
-        if let Some(d) = direct.as_mut() {
-            d.idle = false;
-            if !d.pending.is_empty() {
-                // The tail of a message the socket began to write goes first: whatever the
-                // session queued since (a PONG, say) has not been written yet.
-                let mut out = std::mem::take(&mut d.pending);
-                out.append(&mut conn.out);
-                conn.out = out;
-            }
-        }
-        let mut drained = false;
-        let result = loop {
-            if ready && conn.out.len() < OUT_BATCH {
-                if let Some(pipe) = &mut self.pipe {
-                    while conn.out.len() < OUT_BATCH {
-                        match pipe.reader.try_read() {
-                            Ok(msg) => encode(zmtp, self.config.socket_type, &msg, &mut conn.out),
-                            Err(_) => {
-                                drained = true;
-                                break;
-                            }
-                        }
-                    }
-                    self.data_out = conn.out.len();
-                }
-            }
-            if conn.out.is_empty() || !conn.writable {
-                break Ok(());
-            }
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let n = conn.out.io_slices(&mut slices);
-            let offered: usize = slices[..n].iter().map(|s| s.len()).sum();
-            match conn.stream.write_vectored(&slices[..n]) {
-                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => {
-                    conn.out.advance(written);
-                    if written < offered {
-                        // The kernel's buffer is full; wait for the writable edge.
-                        conn.writable = false;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    conn.writable = false;
-                    break Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        if let Some(d) = direct.as_mut() {
-            d.idle = result.is_ok() && ready && drained && conn.out.is_empty() && conn.writable;
-        }
-        result
-    }
-
     /// Whether there is nothing left to do: the socket let go of the pipe (or closed) and
     /// everything it queued went out.
     fn finished(&mut self) -> bool {
@@ -920,24 +669,6 @@ impl Session {
             Err(ReadError::Closed) => out_empty,
             Err(ReadError::Empty) => self.closing.is_some() && out_empty,
             Ok(()) => false,
-        }
-    }
-
-    /// A write failed: stop writing (what was encoded for this connection is lost with it,
-    /// as if the kernel had taken it), withdraw the direct path, and keep reading until the
-    /// input is exhausted; `read_input` then ends the connection.
-    fn write_failed(&mut self, e: io::Error) {
-        self.withdraw_direct();
-        if let Some(conn) = &mut self.conn {
-            log::debug!(
-                "connection to {}: write failed: {e}; reading what is left",
-                conn.peer
-            );
-            conn.out = OutBuf::new();
-            conn.write_error = Some(e.to_string());
-            // Look at the input at least once more, even without a new edge.
-            conn.readable = true;
-            conn.read_closed = true;
         }
     }
 
@@ -994,23 +725,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    fn schedule_reconnect(&mut self, cx: &mut Cx<'_>) -> Status {
-        if self.finished() {
-            return Status::Done;
-        }
-        let options = &self.config.options;
-        let (delay, next) = next_backoff(
-            self.backoff,
-            options.reconnect_ivl,
-            options.reconnect_ivl_max,
-            &mut self.seed,
-        );
-        self.backoff = next;
-        self.reconnect_at = Some(cx.now + delay);
-        self.raise(EventKind::ConnectRetried { interval: delay });
-        Status::Continue
     }
 
     /// Raises a monitor event about this session's endpoint and peer (once connected).
