@@ -17,6 +17,7 @@ use crate::reactor::ReactorShared;
 use crate::socket::SocketCommand;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// How many times `wait` checks for news before it sleeps (about a microsecond; longer
@@ -68,6 +69,8 @@ pub(crate) struct MailboxState {
     waiting: bool,
     /// A poller watching this socket (and others), woken with the socket's own thread.
     observer: Option<Arc<Signal>>,
+    /// The task of a pending `send_async`/`recv_async`, woken (once) by the next arrival.
+    waker: Option<Waker>,
 }
 
 impl Mailbox {
@@ -102,10 +105,13 @@ impl Mailbox {
         self.wake_waiter(state);
     }
 
-    fn wake_waiter(&self, state: MutexGuard<'_, MailboxState>) {
+    /// The one place every wake-up of the socket's owner goes through: a blocked thread, a
+    /// poller, or an async task.
+    fn wake_waiter(&self, mut state: MutexGuard<'_, MailboxState>) {
         self.pending.store(true, Ordering::Release);
         let waiting = state.waiting;
         let observer = state.observer.clone();
+        let waker = state.waker.take();
         drop(state);
         if waiting {
             self.cond.notify_one();
@@ -113,6 +119,25 @@ impl Mailbox {
         if let Some(observer) = observer {
             observer.notify();
         }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Arranges for `waker` to be woken by the next arrival, unless something is already
+    /// pending: then it returns `true` and registers nothing, and the caller looks again.
+    /// Checked under the lock that arrivals take, so no arrival falls between the look and
+    /// the registration.
+    pub(crate) fn register_waker(&self, waker: &Waker) -> bool {
+        let mut state = self.lock();
+        if self.pending.load(Ordering::Acquire) {
+            return true;
+        }
+        match &state.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => state.waker = Some(waker.clone()),
+        }
+        false
     }
 
     /// Lets `observer` be woken by whatever wakes this socket (or stops it, with `None`).

@@ -9,6 +9,7 @@
 //! - Closing hands the socket's sessions to their I/O thread, which keeps sending what is
 //!   queued for up to the linger; `close` itself never blocks.
 
+mod asynchronous;
 mod dealer;
 mod options;
 mod pair;
