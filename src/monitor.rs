@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// How many events a monitor keeps unread before it drops the oldest.
@@ -253,6 +254,48 @@ impl Monitor {
         self.queue.pop(None)?.ok_or(Error::Timeout)
     }
 
+    /// Waits for the next event, as a future, on any runtime. Fails with
+    /// [`Error::Terminated`] once the socket and all its connections are closed and every
+    /// event has been read. Cancel-safe: an event leaves the queue only in the poll that
+    /// returns it. `Monitor` is also a `futures_core::Stream` of events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context as Cx, Poll, Wake, Waker};
+    /// #     use std::sync::Arc;
+    /// #     struct T(std::thread::Thread);
+    /// #     impl Wake for T { fn wake(self: Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = Waker::from(Arc::new(T(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         if let Poll::Ready(v) = f.as_mut().poll(&mut Cx::from_waker(&waker)) { return v; }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    /// let ctx = ferrozmq::Context::new();
+    /// let mut pull = ctx.socket(ferrozmq::SocketType::Pull)?;
+    /// let monitor = pull.monitor();
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let event = block_on(monitor.recv_async())?;
+    /// assert_eq!(event.kind.name(), "LISTENING");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub async fn recv_async(&self) -> Result<MonitorEvent> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The poll behind [`Monitor::recv_async`]: `Ready` with the next event (or
+    /// [`Error::Terminated`]), or `Pending` with `cx`'s waker registered.
+    ///
+    /// # Examples
+    ///
+    /// See [`Monitor::recv_async`].
+    pub fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<MonitorEvent>> {
+        self.queue.poll_pop(cx.waker())
+    }
+
     /// The next event if there is one now; [`Error::WouldBlock`] if not.
     ///
     /// # Examples
@@ -323,6 +366,8 @@ struct QueueState {
     dropped: u64,
     /// The socket and everything it had are gone: no more events will come.
     stopped: bool,
+    /// The task of a pending `recv_async` (or stream poll), woken by the next event.
+    waker: Option<Waker>,
 }
 
 impl MonitorQueue {
@@ -337,13 +382,39 @@ impl MonitorQueue {
             state.dropped += 1;
         }
         state.events.push_back(event);
+        let waker = state.waker.take();
         drop(state);
         self.ready.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn stop(&self) {
-        self.lock().stopped = true;
+        let mut state = self.lock();
+        state.stopped = true;
+        let waker = state.waker.take();
+        drop(state);
         self.ready.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The next event if there is one, else registers `waker` for the next push.
+    fn poll_pop(&self, waker: &Waker) -> Poll<Result<MonitorEvent>> {
+        let mut state = self.lock();
+        if let Some(event) = state.events.pop_front() {
+            return Poll::Ready(Ok(event));
+        }
+        if state.stopped {
+            return Poll::Ready(Err(Error::Terminated));
+        }
+        match &state.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => state.waker = Some(waker.clone()),
+        }
+        Poll::Pending
     }
 
     /// The next event; `Ok(None)` if none came by `deadline` (`None`: wait forever).
@@ -371,6 +442,18 @@ impl MonitorQueue {
                 }
             }
         }
+    }
+}
+
+/// The events as a stream, ending after [`Error::Terminated`] (which it does not yield).
+impl futures_core::Stream for Monitor {
+    type Item = MonitorEvent;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<MonitorEvent>> {
+        self.queue.poll_pop(cx.waker()).map(Result::ok)
     }
 }
 

@@ -284,3 +284,33 @@ fn a_dropped_send_queues_nothing() {
     );
     assert_eq!(seen, sent, "what arrived must be exactly what completed");
 }
+
+#[test]
+fn the_monitor_is_a_stream_that_ends_with_its_socket() {
+    use smol::stream::StreamExt;
+    init();
+    let ctx = Context::new();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let mut monitor = pull.monitor();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    smol::block_on(async move {
+        assert_eq!(monitor.next().await.unwrap().kind.name(), "LISTENING");
+        drop(pull);
+        assert_eq!(monitor.next().await.unwrap().kind.name(), "CLOSED");
+        assert!(
+            monitor.next().await.is_none(),
+            "the stream ends with the socket"
+        );
+    });
+}
+
+#[test]
+fn a_monitor_wakes_a_waiting_task() {
+    init();
+    let ctx = Context::new();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let monitor = pull.monitor();
+    let waiter = std::thread::spawn(move || block_on(monitor.recv_async()));
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap().kind.name(), "LISTENING");
+}
