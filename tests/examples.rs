@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const EXAMPLES: [&str; 6] = [
+const EXAMPLES: [&str; 8] = [
+    "async_tokio",
+    "async_smol",
     "pipeline",
     "req_rep",
     "pub_sub",
@@ -59,6 +61,25 @@ fn pipeline_reports_rates_for_inproc_and_tcp() {
     let out = run("pipeline", &["20000", "2", "16"]);
     assert!(out.contains("inproc") && out.contains("tcp"), "{out}");
     assert!(out.contains("msg/s"), "{out}");
+}
+
+#[test]
+fn async_tokio_serves_requests_and_runs_the_pipeline() {
+    let out = run("async_tokio", &[]);
+    assert_eq!(out.matches("reply: Hello, ").count(), 5, "{out}");
+    // The sum of n*n for n in 0..100.
+    assert!(
+        out.contains("pipeline: 100 results, sum of squares 328350"),
+        "{out}"
+    );
+}
+
+#[test]
+fn async_smol_gets_every_reply() {
+    let out = run("async_smol", &[]);
+    for word in ["TINY", "FAST", "ASYNC"] {
+        assert!(out.contains(&format!("reply: {word}")), "{out}");
+    }
 }
 
 #[test]
