@@ -1,5 +1,6 @@
 //! The slow-joiner API: `wait_subscribers` on PUB/XPUB and `wait_subscribed` on SUB/XSUB,
-//! between ferrozmq sockets over inproc, ipc and tcp, and against libzmq (the `zmq` crate).
+//! between ferrozmq sockets over inproc, ipc and tcp, and against libzmq (the `zmq` crate)
+//! and pyzmq (`tests/py/zmq_peer.py`).
 //!
 //! Nothing sleeps: each test relies on the waits under test, bounded by deadlines. A check
 //! that something does not happen is a wait that must time out.
@@ -372,5 +373,55 @@ fn ferrozmq_subscriber_of_a_libzmq_publisher() {
             };
             assert_eq!(&got[0][..], b"news.1");
         }
+    }
+}
+
+// ----- against pyzmq (tests/py/zmq_peer.py; skipped without python3 and pyzmq) -----
+
+/// pyzmq SUBs (subscribed to everything) of a ferrozmq PUB: its first message reaches them.
+#[test]
+fn pyzmq_subscribers_of_a_ferrozmq_publisher() {
+    use util::pyzmq::{opt, require_or_skip, PyPeer};
+    if !require_or_skip("pyzmq_subscribers_of_a_ferrozmq_publisher") {
+        return;
+    }
+    let ctx = Context::new();
+    let (mut publ, addr) = publisher(&ctx, SocketType::Pub, "tcp");
+    let mut subs: Vec<PyPeer> = (0..2)
+        .map(|_| PyPeer::spawn(["--type=SUB", &opt("--connect", &addr), "--recv=1"]))
+        .collect();
+    publ.wait_subscribers("msg-0", subs.len(), TIMEOUT).unwrap();
+    publ.send("msg-0").unwrap();
+    for s in &mut subs {
+        assert_eq!(s.next_message("the first publication"), "msg-0");
+        s.wait_success();
+    }
+}
+
+/// A ferrozmq SUB with a pyzmq publisher (an XPUB that sends once it has a subscriber),
+/// either side binding: the wait returns, and the message sent after arrives.
+#[test]
+fn ferrozmq_subscriber_of_a_pyzmq_publisher() {
+    use util::pyzmq::{opt, require_or_skip, PyPeer};
+    if !require_or_skip("ferrozmq_subscriber_of_a_pyzmq_publisher") {
+        return;
+    }
+    for py_binds in [true, false] {
+        let ctx = Context::new();
+        let mut sub = socket(&ctx, SocketType::Sub);
+        sub.subscribe("msg").unwrap();
+        let mut py = if py_binds {
+            let py = PyPeer::spawn(["--type=PUB", "--bind=tcp://127.0.0.1:0", "--send=1"]);
+            sub.connect(py.endpoint()).unwrap();
+            py
+        } else {
+            sub.bind("tcp://127.0.0.1:*").unwrap();
+            let addr = sub.last_endpoint().unwrap();
+            PyPeer::spawn(["--type=PUB", &opt("--connect", &addr), "--send=1"])
+        };
+        sub.wait_subscribed(TIMEOUT)
+            .unwrap_or_else(|e| panic!("pyzmq binds: {py_binds}: {e}"));
+        assert_eq!(&sub.recv_timeout(TIMEOUT).unwrap()[0][..], b"msg-0");
+        py.wait_success();
     }
 }
