@@ -1,17 +1,20 @@
 //! A pub/sub feed with prefix filters: a publisher sends weather updates for several
 //! cities, and two subscribers each receive only the city they subscribed to.
 //!
-//! A subscription reaches the publisher asynchronously (the "slow joiner"), so the
-//! publisher keeps publishing until both subscribers have what they want, then stops.
+//! A subscription reaches the publisher asynchronously (the "slow joiner"): whatever the
+//! publisher sends before it arrives is not for that subscriber. So, instead of sleeping,
+//! each subscriber waits until its subscription has left it (`wait_subscribed`) and the
+//! publisher waits until it holds a subscriber for each city (`wait_subscribers`). Then
+//! every update is delivered, the very first included: each subscriber gets exactly
+//! `WANTED` updates.
 //!
 //! Run: `cargo run --example pub_sub`
 
 use ferrozmq::{Context, SocketType};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 const WANTED: usize = 20;
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> ferrozmq::Result<()> {
     let ctx = Context::new();
@@ -19,14 +22,15 @@ fn main() -> ferrozmq::Result<()> {
     publisher.bind("tcp://127.0.0.1:*")?;
     let endpoint = publisher.last_endpoint().expect("bound");
 
-    let finished = Arc::new(AtomicUsize::new(0));
+    let subscribed = ["paris", "tokyo"];
     let mut subscribers = Vec::new();
-    for city in ["paris", "tokyo"] {
-        let (ctx, endpoint, finished) = (ctx.clone(), endpoint.clone(), finished.clone());
+    for city in subscribed {
+        let (ctx, endpoint) = (ctx.clone(), endpoint.clone());
         subscribers.push(std::thread::spawn(move || -> ferrozmq::Result<()> {
             let mut sub = ctx.socket(SocketType::Sub)?;
             sub.connect(&endpoint)?;
             sub.subscribe(format!("weather.{city} "))?;
+            sub.wait_subscribed(JOIN_TIMEOUT)?;
             let mut total = 0i64;
             for _ in 0..WANTED {
                 let update = sub.recv()?;
@@ -45,22 +49,20 @@ fn main() -> ferrozmq::Result<()> {
                 "{city}: average {} over {WANTED} updates",
                 total / WANTED as i64
             );
-            finished.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }));
     }
 
+    // No sleep: wait until each subscribed city has its subscriber.
+    for city in subscribed {
+        publisher.wait_subscribers(format!("weather.{city} "), 1, JOIN_TIMEOUT)?;
+    }
     let cities = ["paris", "tokyo", "lima", "oslo"];
-    let mut n = 0u64;
-    while finished.load(Ordering::SeqCst) < subscribers.len() {
-        let city = cities[(n % cities.len() as u64) as usize];
-        let temperature = 10 + (n * 7 % 20) as i64;
+    let n = WANTED * cities.len();
+    for i in 0..n {
+        let city = cities[i % cities.len()];
+        let temperature = 10 + (i * 7 % 20) as i64;
         publisher.send(format!("weather.{city} {temperature}"))?;
-        n += 1;
-        if n % cities.len() as u64 == 0 {
-            // Pace the demo; this is not synchronisation, the loop ends on `finished`.
-            std::thread::sleep(Duration::from_millis(1));
-        }
     }
     for s in subscribers {
         s.join().expect("subscriber thread")?;

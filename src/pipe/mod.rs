@@ -284,6 +284,32 @@ impl PipeWriter {
         self.shared.reader_gone.load(Ordering::Acquire)
     }
 
+    /// Whether the reader has taken every message written so far (the slow-joiner wait of
+    /// a subscriber). If not, arms the writer's wake-up, as a full pipe does: the reader
+    /// notifies `wake_writer` when it next finds the pipe empty. Not on the message path.
+    pub(crate) fn all_taken(&mut self) -> bool {
+        if self.unread() == 0 {
+            return true;
+        }
+        self.shared.writer_blocked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.unread() == 0 {
+            // Taken meanwhile; the reader may still notify us, which is harmless.
+            self.shared.writer_blocked.store(false, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Messages written and not yet taken by the reader.
+    fn unread(&mut self) -> u64 {
+        if self.conflate {
+            u64::from(self.shared.slot_full.load(Ordering::Acquire))
+        } else {
+            self.queue.len()
+        }
+    }
+
     /// Makes `owner` the one told when this writer may write again.
     pub(crate) fn set_owner(&mut self, owner: Notifier) {
         *self
@@ -652,6 +678,22 @@ mod tests {
             w.try_write(Message::from("a")),
             Err(WriteError::Closed(_))
         ));
+    }
+
+    #[test]
+    fn all_taken_arms_a_wake_up_until_the_reader_drains() {
+        let (mut w, mut r, _rm, wm) = ends(0);
+        assert!(w.all_taken(), "nothing written");
+        w.try_write(Message::from("a")).unwrap();
+        w.try_write(Message::from("b")).unwrap();
+        assert!(!w.all_taken());
+        r.try_read().unwrap();
+        assert!(!w.all_taken());
+        assert!(drain(&wm).is_empty(), "one message is still unread");
+        r.try_read().unwrap();
+        assert_eq!(r.try_read(), Err(ReadError::Empty));
+        assert_eq!(drain(&wm), vec![7], "finding it empty tells the writer");
+        assert!(w.all_taken());
     }
 
     #[test]

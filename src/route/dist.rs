@@ -74,6 +74,22 @@ impl Distributor {
         self.slots.len()
     }
 
+    /// How many attached pipes are open, and whether their readers have taken everything
+    /// written to them. The pipes not drained notify when they are (see
+    /// [`PipeWriter::all_taken`]). Not on the message path.
+    pub(crate) fn all_taken(&mut self) -> (usize, bool) {
+        let mut open = 0;
+        let mut taken = true;
+        for slot in &mut self.slots {
+            if slot.writer.is_closed() {
+                continue;
+            }
+            open += 1;
+            taken &= slot.writer.all_taken();
+        }
+        (open, taken)
+    }
+
     /// A notification for pipe `id`: it may have room again.
     pub(crate) fn activated(&mut self, id: PipeId) {
         if let Some(&i) = self.index.get(&id) {

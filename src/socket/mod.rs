@@ -11,6 +11,7 @@
 
 mod asynchronous;
 mod dealer;
+mod joiner;
 mod options;
 mod pair;
 mod pattern;

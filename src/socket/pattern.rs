@@ -65,6 +65,17 @@ pub(crate) trait Pattern: Send + fmt::Debug {
     fn can_send(&mut self) -> bool;
     /// Whether `recv` could succeed now (for polling).
     fn can_recv(&mut self) -> bool;
+    /// PUB/XPUB: how many attached peers hold a subscription matching `prefix` (a message
+    /// whose first frame is `prefix` would go to them). `None` for the other types.
+    fn subscribers(&mut self, _prefix: &[u8]) -> Option<usize> {
+        None
+    }
+    /// SUB/XSUB: whether at least one link is open and every open link's other end has
+    /// taken all this socket wrote to it (its subscriptions). When not, the links still
+    /// holding messages notify once drained. `None` for the other types.
+    fn subscriptions_taken(&mut self) -> Option<bool> {
+        None
+    }
     /// Applies a type-specific option.
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
         Err(unsupported_option(&option, socket_type))

@@ -51,6 +51,10 @@ impl Pattern for Pub {
         false
     }
 
+    fn subscribers(&mut self, prefix: &[u8]) -> Option<usize> {
+        Some(self.xpub.subscribers(prefix))
+    }
+
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
         match option {
             // Accepted as libzmq does, without effect: a PUB passes nothing up.

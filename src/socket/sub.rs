@@ -56,6 +56,10 @@ impl Pattern for Sub {
         self.xsub.can_recv()
     }
 
+    fn subscriptions_taken(&mut self) -> Option<bool> {
+        Some(self.xsub.subscriptions_taken())
+    }
+
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
         match option {
             TypeOption::Subscribe(topic) => self.xsub.subscribe(&topic),

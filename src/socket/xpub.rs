@@ -147,6 +147,20 @@ impl XPub {
         }
     }
 
+    /// How many attached peers hold a subscription matching `prefix`: the ones a message
+    /// whose first frame is `prefix` would be sent to (the slow-joiner wait).
+    pub(crate) fn subscribers(&self, prefix: &[u8]) -> usize {
+        let mut peers = Vec::new();
+        self.subscriptions.for_each_match(prefix, |p| {
+            if self.dist.contains(p) {
+                peers.push(p);
+            }
+        });
+        peers.sort_unstable();
+        peers.dedup();
+        peers.len()
+    }
+
     /// Forgets peer `id` and its subscriptions, passing up the cancels that causes.
     fn terminate(&mut self, id: PipeId) {
         self.readers.retain(|r| r.id() != id);
@@ -236,6 +250,10 @@ impl Pattern for XPub {
 
     fn can_recv(&mut self) -> bool {
         !self.pending.is_empty()
+    }
+
+    fn subscribers(&mut self, prefix: &[u8]) -> Option<usize> {
+        Some(XPub::subscribers(self, prefix))
     }
 
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {

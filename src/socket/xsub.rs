@@ -78,6 +78,14 @@ impl XSub {
         self.closed.clear();
     }
 
+    /// Whether at least one link is open and every open one has had all this socket wrote
+    /// to it taken by its other end (the slow-joiner wait); if not, those links notify
+    /// once drained.
+    pub(crate) fn subscriptions_taken(&mut self) -> bool {
+        let (open, taken) = self.dist.all_taken();
+        open > 0 && taken
+    }
+
     fn next_message(&mut self) -> Option<Message> {
         if let Some(msg) = self.ready.take() {
             return Some(msg);
@@ -156,6 +164,10 @@ impl Pattern for XSub {
 
     fn can_send(&mut self) -> bool {
         true
+    }
+
+    fn subscriptions_taken(&mut self) -> Option<bool> {
+        Some(XSub::subscriptions_taken(self))
     }
 
     fn can_recv(&mut self) -> bool {
