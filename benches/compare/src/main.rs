@@ -8,11 +8,14 @@
 //!   --quick             shorter measurements (a smoke test, numbers not for publishing)
 //!   --filter TEXT       only data points whose name contains TEXT (repeatable)
 //!   --skip-perf-tools   do not build/run libzmq's perf tools
+//!   (`--filter async` selects the async group: ferrozmq's send_async/recv_async against
+//!   OMQ.rs's async API and zmq.rs, ferrozmq blocking as the reference; see asynch.rs)
 //!   (`--filter curve` selects the CURVE section: ferrozmq and libzmq on NULL and CURVE,
 //!   through perf tools; see curve.rs)
 //!   --report-only JSON  regenerate the report from a saved results file, measure nothing
 //!   --rss-probe IMP     (internal) the memory probe child process
 
+mod asynch;
 mod curve;
 mod libs;
 mod measure;
@@ -50,6 +53,22 @@ pub const LIVENESS_TRANSPORTS: [&str; 2] = ["tcp", "ipc"];
 pub const LIVENESS_POINTS: [(&str, Kind, &[usize]); 2] = [
     ("liveness-throughput", Kind::Throughput, &[64, 1024]),
     ("liveness-latency", Kind::Latency, &[64]),
+];
+
+/// The async group (issue 11): ferrozmq's async API, OMQ.rs's async API and zmq.rs, each
+/// end on a current-thread tokio runtime of its own (asynch.rs), and ferrozmq's blocking API
+/// as the reference (sync.rs, the same threads). The scenario names contain `async`, so
+/// `--filter async` selects exactly this group.
+pub const ASYNC_IMPS: [&str; 4] = [
+    "ferrozmq-async",
+    "omq-async",
+    "zmq.rs-async",
+    "ferrozmq-blocking",
+];
+pub const ASYNC_TRANSPORTS: [&str; 2] = ["tcp", "ipc"];
+pub const ASYNC_POINTS: [(&str, Kind, &[usize]); 2] = [
+    ("async-throughput", Kind::Throughput, &[64, 1024]),
+    ("async-latency", Kind::Latency, &[64]),
 ];
 
 pub fn repo_root() -> PathBuf {
@@ -273,6 +292,67 @@ fn main() {
                             match kind {
                                 Kind::Throughput => sync::Thr::fixture(sync_lib(imp), &ep, size),
                                 Kind::Latency => sync::Lat::fixture(sync_lib(imp), &ep, size),
+                            }
+                        },
+                        timing.samples,
+                    );
+                }
+            }
+        }
+    }
+
+    // 2c. the async group: ferrozmq async, OMQ.rs async, zmq.rs, ferrozmq blocking, measured
+    // like 1 and 2 (ROUNDS rounds, taking turns, medians over every sample). Latency on tcp
+    // only, as issue 11 asks.
+    for (scenario, kind, sizes) in ASYNC_POINTS {
+        for transport in ASYNC_TRANSPORTS {
+            if kind == Kind::Latency && transport != "tcp" {
+                continue;
+            }
+            for &size in sizes {
+                for imp in (0..ROUNDS).flat_map(|_| ASYNC_IMPS) {
+                    let id = Id {
+                        scenario,
+                        transport,
+                        imp,
+                        size,
+                        peers: 1,
+                    };
+                    if !want(&id) {
+                        continue;
+                    }
+                    run_point(
+                        &mut c_round,
+                        id,
+                        kind,
+                        1,
+                        move || {
+                            let ep = endpoint(transport);
+                            match (imp, kind) {
+                                ("ferrozmq-async", Kind::Throughput) => {
+                                    asynch::Thr::fixture(Arc::new(asynch::Ferro::new()), &ep, size)
+                                }
+                                ("ferrozmq-async", Kind::Latency) => {
+                                    asynch::Lat::fixture(Arc::new(asynch::Ferro::new()), &ep, size)
+                                }
+                                ("omq-async", Kind::Throughput) => {
+                                    asynch::Thr::fixture(Arc::new(asynch::Omq), &ep, size)
+                                }
+                                ("omq-async", Kind::Latency) => {
+                                    asynch::Lat::fixture(Arc::new(asynch::Omq), &ep, size)
+                                }
+                                ("zmq.rs-async", Kind::Throughput) => {
+                                    asynch::Thr::fixture(Arc::new(asynch::Zmqrs), &ep, size)
+                                }
+                                ("zmq.rs-async", Kind::Latency) => {
+                                    asynch::Lat::fixture(Arc::new(asynch::Zmqrs), &ep, size)
+                                }
+                                (_, Kind::Throughput) => {
+                                    sync::Thr::fixture(sync_lib("ferrozmq"), &ep, size)
+                                }
+                                (_, Kind::Latency) => {
+                                    sync::Lat::fixture(sync_lib("ferrozmq"), &ep, size)
+                                }
                             }
                         },
                         timing.samples,

@@ -13,8 +13,8 @@ use crate::measure::{Point, RESULTS};
 use crate::memory::Probe;
 use crate::perftools::{PerfResults, PerfRun};
 use crate::{
-    FANOUT_SIZE, FANOUT_SUBS, IMPS, LIVENESS_IMPS, LIVENESS_POINTS, LIVENESS_TRANSPORTS,
-    PUSH_MANY_PULLS, ROUNDS, SIZES, TRANSPORTS,
+    ASYNC_IMPS, ASYNC_POINTS, ASYNC_TRANSPORTS, FANOUT_SIZE, FANOUT_SUBS, IMPS, LIVENESS_IMPS,
+    LIVENESS_POINTS, LIVENESS_TRANSPORTS, PUSH_MANY_PULLS, ROUNDS, SIZES, TRANSPORTS,
 };
 
 pub struct Run {
@@ -594,6 +594,7 @@ fn markdown(run: &Run, log: &str) -> String {
     }
 
     liveness_section(w, run);
+    async_section(w, run);
 
     // failures
     let failed: Vec<&Point> = run.points.iter().filter(|p| p.error.is_some()).collect();
@@ -721,6 +722,126 @@ fn liveness_section(w: &mut String, run: &Run) {
     if !any {
         let _ = writeln!(w, "| not measured in this run | | | | | | |");
     }
+    let _ = writeln!(w);
+}
+
+/// The async group (issue 11): ferrozmq's `send_async`/`recv_async` against OMQ.rs's async
+/// API and zmq.rs, and against ferrozmq's blocking API, with the ratios and targets of the
+/// issue.
+fn async_section(w: &mut String, run: &Run) {
+    let [fa, omq, zrs, fb] = ASYNC_IMPS;
+    let _ = writeln!(
+        w,
+        "## Async: ferrozmq's async API against OMQ.rs and zmq.rs\n"
+    );
+    let _ = writeln!(
+        w,
+        "`{fa}` is `Socket::send_async`/`recv_async`; `{omq}` is OMQ.rs's async `Socket` (crate \
+         `omq-tokio`, sockets from `Context::current()`, so its I/O runs on the caller's runtime); \
+         `{zrs}` is zmq.rs (crate `zeromq`); `{fb}` is ferrozmq's blocking `send`/`recv`, the \
+         reference. Every async library gets the same shape, OMQ.rs's fastest form (one \
+         current-thread tokio runtime per end, as its `bench_peer_tokio` runs one per process): the \
+         sending end (PUSH, REQ) runs in `block_on` over a current-thread runtime on the bench \
+         thread, the receiving end (PULL, REP) as a task on a current-thread runtime on a thread of \
+         its own. ferrozmq's I/O stays on its context's I/O thread (one, as in the other tables); \
+         OMQ.rs's and zmq.rs's runs on each end's runtime. `{fb}` uses the same two threads without \
+         runtimes (the fixtures of the tables above). So ferrozmq's rows use three busy threads \
+         (two application threads and the I/O thread), OMQ.rs's and zmq.rs's two: on a machine \
+         with fewer than three cores (see Machine and run) ferrozmq pays for the extra one. \
+         {ROUNDS} rounds with fresh sockets, the four \
+         taking turns, medians over all samples; in brackets the process CPU time as in the tables \
+         above. Reproduce: `cargo run --release -p ferrozmq-bench -- --filter async \
+         --skip-perf-tools --out /tmp/async.md`.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| point | transport | size | {fa} | {omq} | {zrs} | {fb} | async ÷ OMQ.rs async | \
+         async ÷ zmq.rs | async ÷ blocking | CPU async ÷ OMQ.rs async |"
+    );
+    let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let value = |scenario: &str, t: &str, imp: &str, s: usize, latency: bool| {
+        run.ok(scenario, t, imp, s, 1)
+            .map(|p| if latency { p.lat_us } else { p.rate })
+    };
+    let mut any = false;
+    for (scenario, kind, sizes) in ASYNC_POINTS {
+        let latency = kind == Kind::Latency;
+        for t in ASYNC_TRANSPORTS {
+            for &s in sizes {
+                let get = |imp: &str| run.get(scenario, t, imp, s, 1);
+                if ASYNC_IMPS.iter().all(|imp| get(imp).is_none()) {
+                    continue;
+                }
+                any = true;
+                let v = |imp: &str| value(scenario, t, imp, s, latency);
+                let cpu = |imp: &str| run.ok(scenario, t, imp, s, 1).map(|p| p.cpu);
+                let _ = writeln!(
+                    w,
+                    "| {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    if latency {
+                        "latency, one-way µs (CPU µs/round trip)"
+                    } else {
+                        "throughput, msg/s (CPU s/1 M msgs)"
+                    },
+                    size_label(s),
+                    cell(get(fa), t, fa, latency),
+                    cell(get(omq), t, omq, latency),
+                    cell(get(zrs), t, zrs, latency),
+                    cell(get(fb), t, fb, latency),
+                    ratio(v(fa), v(omq)),
+                    ratio(v(fa), v(zrs)),
+                    ratio(v(fa), v(fb)),
+                    ratio(cpu(fa), cpu(omq)),
+                );
+            }
+        }
+    }
+    if !any {
+        let _ = writeln!(w, "| not measured in this run | | | | | | | | | | |\n");
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "\nFor throughput a ratio above 1 is faster; for latency a ratio below 1 is faster.\n"
+    );
+    let _ = writeln!(w, "| target (issue 11) | case | measured | verdict |");
+    let _ = writeln!(w, "|---|---|---:|---|");
+    let verdict = |r: Option<f64>, goal: f64, higher: bool| match r {
+        None => ("–".to_string(), "not measured".to_string()),
+        Some(x) if (higher && x >= goal) || (!higher && x < goal) => {
+            (format!("{x:.2}×"), "**met**".to_string())
+        }
+        Some(x) if higher => (
+            format!("{x:.2}×"),
+            format!("missed: needs {:.2}× more", goal / x),
+        ),
+        Some(x) => (
+            format!("{x:.2}×"),
+            format!("missed: needs {:.2}× less", x / goal),
+        ),
+    };
+    let q = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    for (label, other, goal) in [
+        ("async throughput ≥ 1.2× OMQ.rs async", omq, 1.2),
+        ("async throughput ≥ 0.9× ferrozmq blocking", fb, 0.9),
+    ] {
+        for t in ASYNC_TRANSPORTS {
+            for s in [64usize, 1024] {
+                let v = |imp: &str| value("async-throughput", t, imp, s, false);
+                let (m, verdict) = verdict(q(v(fa), v(other)), goal, true);
+                let _ = writeln!(w, "| {label} | {t} {} | {m} | {verdict} |", size_label(s));
+            }
+        }
+    }
+    let v = |imp: &str| value("async-latency", "tcp", imp, 64, true);
+    let (m, verdict) = verdict(q(v(fa), v(omq)), 1.0, false);
+    let _ = writeln!(
+        w,
+        "| async latency below OMQ.rs async | tcp 64 B | {m} | {verdict} |"
+    );
     let _ = writeln!(w);
 }
 
