@@ -37,6 +37,15 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A tokio multi-thread runtime with two workers, as many as this machine has cores.
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn pair(ctx: &Context, t: Transport) -> (ferrozmq::Socket, ferrozmq::Socket) {
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let ep = bind_fresh(&mut pull, t);
@@ -104,11 +113,7 @@ fn termination_ends_a_waiting_receive() {
 #[test]
 fn tokio_multi_thread_req_rep() {
     init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = multi_thread();
     let ctx = Context::new();
     let mut rep = ctx.socket(SocketType::Rep).unwrap();
     let ep = bind_fresh(&mut rep, Transport::Tcp);
@@ -180,11 +185,7 @@ fn smol_pipeline() {
 fn a_dropped_receive_loses_and_duplicates_nothing() {
     init();
     const N: u32 = 20_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = multi_thread();
     let ctx = Context::new();
     let (mut push, mut pull) = pair(&ctx, Transport::Tcp);
     let sender = std::thread::spawn(move || {
@@ -234,11 +235,7 @@ fn a_dropped_receive_loses_and_duplicates_nothing() {
 fn a_dropped_send_queues_nothing() {
     init();
     const N: u32 = 5_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = multi_thread();
     let ctx = Context::new();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.set_rcvhwm(1).unwrap();
