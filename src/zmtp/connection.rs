@@ -664,3 +664,7 @@ fn command_name(cmd: &Command) -> String {
 #[cfg(test)]
 #[path = "connection_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "connection_limits_tests.rs"]
+mod limits_tests;
