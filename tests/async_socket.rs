@@ -246,7 +246,7 @@ fn a_dropped_send_queues_nothing() {
     let receiver = std::thread::spawn(move || {
         let mut seen = Vec::new();
         loop {
-            match pull.recv_timeout(Duration::from_millis(500)) {
+            match pull.recv_timeout(TIMEOUT) {
                 Ok(msg) => {
                     let mut b = [0u8; 4];
                     b.copy_from_slice(&msg[0]);
