@@ -830,7 +830,7 @@ fn curve_heartbeats_flow_boxed_and_keep_the_link_up() {
     // A timeout many intervals long (a loaded machine may stall a few), and a wait below
     // spanning more than two timeouts: a link whose heartbeats failed would be dead by then.
     let ivl = Some(Duration::from_millis(25));
-    let timeout = Some(Duration::from_millis(500));
+    let timeout = Some(Duration::from_millis(1000));
     let mut pull = curve_server(&ctx, SocketType::Pull, &server_keys);
     pull.set_heartbeat_ivl(ivl).unwrap();
     pull.set_heartbeat_timeout(timeout).unwrap();
