@@ -845,8 +845,9 @@ fn curve_heartbeats_flow_boxed_and_keep_the_link_up() {
     send(&mut push, "before", "a message before the heartbeats");
     assert_eq!(text(&recv(&mut pull, "a message before")), "before");
     // The application sends nothing now: each further MESSAGE either way is a boxed
-    // PING or PONG (about two per interval from each side). Wait for 50 intervals.
-    relay.wait_messages(100, 100);
+    // PING or PONG (about two per interval from each side). Wait for 100 intervals, more
+    // than two heartbeat timeouts.
+    relay.wait_messages(200, 200);
     send(&mut push, "after", "a message after the heartbeats");
     assert_eq!(text(&recv(&mut pull, "a message after")), "after");
     // One connection all along: no failure, no second handshake.
