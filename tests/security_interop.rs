@@ -101,6 +101,8 @@ matrix! {
     py_router_serves_ferro_dealer: [curve = Curve, plain = Plain],
     ferro_pull_from_py_push: [curve = Curve, plain = Plain],
     py_pull_from_ferro_push: [curve = Curve, plain = Plain],
+    ferro_sub_from_py_pub: [curve = Curve, plain = Plain],
+    py_sub_from_ferro_pub: [curve = Curve, plain = Plain],
     py_zap_admits_the_right_ferro_client: [curve = Curve, plain = Plain],
     py_zap_refuses_a_wrong_ferro_client: [curve = Curve, plain = Plain],
     py_zap_refuses_a_denied_address: [null = Null, plain = Plain, curve = Curve],
@@ -419,6 +421,58 @@ fn py_pull_from_ferro_push(mech: Mech, binder: Binder, name: &str) {
             py.next_message("a message"),
             format!("{}\tferro-{i}", setup.user_id())
         );
+    }
+    py.wait_success();
+}
+
+/// A ferrozmq SUB (the client) from a libzmq PUB (the server): the SUBSCRIBE that libzmq's
+/// XPUB waits for travels boxed, flags and command name inside, as libzmq expects.
+fn ferro_sub_from_py_pub(mech: Mech, binder: Binder, name: &str) {
+    if !pyzmq::require_or_skip(name) {
+        return;
+    }
+    let setup = Setup::new(mech);
+    let ctx = Context::new();
+    let mut sub = ours(&ctx, SocketType::Sub);
+    setup.ferro_client(&mut sub);
+    sub.subscribe("").unwrap();
+    let count = format!("--send={ROUNDS}");
+    let mut py = link(
+        binder,
+        &mut sub,
+        args(["--type=PUB", &count], setup.py_server()),
+    );
+    for i in 0..ROUNDS {
+        let m = recv(&mut sub, "a published message from pyzmq");
+        assert_eq!(strings(&m), [format!("msg-{i}")]);
+    }
+    py.wait_success();
+}
+
+/// A libzmq SUB (the client) from a ferrozmq PUB (the server), which waits for it with
+/// `wait_subscribers` instead of a sleep: libzmq's boxed SUBSCRIBE must open here.
+fn py_sub_from_ferro_pub(mech: Mech, binder: Binder, name: &str) {
+    if !pyzmq::require_or_skip(name) {
+        return;
+    }
+    let setup = Setup::new(mech);
+    let ctx = Context::new();
+    let mut publisher = ours(&ctx, SocketType::Pub);
+    setup.ferro_server(&mut publisher);
+    let count = format!("--recv={ROUNDS}");
+    let mut py = link(
+        binder,
+        &mut publisher,
+        args(["--type=SUB", &count], setup.py_client()),
+    );
+    publisher
+        .wait_subscribers("", 1, TIMEOUT)
+        .expect("the pyzmq subscriber's subscription");
+    for i in 0..ROUNDS {
+        send(&mut publisher, format!("pub-{i}"), "a message to publish");
+    }
+    for i in 0..ROUNDS {
+        assert_eq!(py.next_message("a published message"), format!("pub-{i}"));
     }
     py.wait_success();
 }
