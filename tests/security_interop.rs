@@ -38,6 +38,7 @@ use ferrozmq::{
 };
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 use util::events::expect_event;
 use util::pyzmq::{self, opt, PyPeer};
 use util::{bind_fresh, bounded_socket, recv, send, strings, Transport, TIMEOUT};
@@ -103,6 +104,7 @@ matrix! {
     py_pull_from_ferro_push: [curve = Curve, plain = Plain],
     ferro_sub_from_py_pub: [curve = Curve, plain = Plain],
     py_sub_from_ferro_pub: [curve = Curve, plain = Plain],
+    curve_heartbeats_with_libzmq: [curve = Curve],
     py_zap_admits_the_right_ferro_client: [curve = Curve, plain = Plain],
     py_zap_refuses_a_wrong_ferro_client: [curve = Curve, plain = Plain],
     py_zap_refuses_a_denied_address: [null = Null, plain = Plain, curve = Curve],
@@ -474,6 +476,51 @@ fn py_sub_from_ferro_pub(mech: Mech, binder: Binder, name: &str) {
     for i in 0..ROUNDS {
         assert_eq!(py.next_message("a published message"), format!("pub-{i}"));
     }
+    py.wait_success();
+}
+
+/// Heartbeats under CURVE with libzmq both ways: each side PINGs the other every 50 ms of
+/// silence and drops a peer silent for 1 s (long, so a loaded machine's stalls do not
+/// count), and the PINGs and PONGs travel boxed with the COMMAND flag inside. Over 2.5 s of
+/// silence (more than two timeouts) a side that could not open the other's boxed PING or
+/// PONG would drop the link; the ferrozmq side's monitor must show no disconnect, and a
+/// message must still get through afterwards.
+fn curve_heartbeats_with_libzmq(mech: Mech, binder: Binder, name: &str) {
+    if !pyzmq::require_or_skip(name) {
+        return;
+    }
+    let setup = Setup::new(mech);
+    let ctx = Context::new();
+    let mut push = ours(&ctx, SocketType::Push);
+    setup.ferro_client(&mut push);
+    push.set_heartbeat_ivl(Some(Duration::from_millis(50)))
+        .unwrap();
+    push.set_heartbeat_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let monitor = push.monitor();
+    let mut py = link(
+        binder,
+        &mut push,
+        args(
+            ["--type=PULL", "--recv=2", "--heartbeat-ivl-ms=50"],
+            setup.py_server(),
+        ),
+    );
+    send(&mut push, "first", "a message before the silence");
+    assert_eq!(py.next_message("the first message"), "first");
+    // 2.5 s with nothing but heartbeats on the link: no disconnect may show.
+    let quiet_until = Instant::now() + Duration::from_millis(2500);
+    while let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
+        match monitor.recv_timeout(left) {
+            Ok(event) => assert!(
+                !matches!(event.kind, EventKind::Disconnected { .. }),
+                "the heartbeats failed: {event:?}"
+            ),
+            Err(_) => break,
+        }
+    }
+    send(&mut push, "second", "a message after the silence");
+    assert_eq!(py.next_message("the second message"), "second");
     py.wait_success();
 }
 

@@ -119,6 +119,13 @@ def parse_args(argv):
     p.add_argument("--timeout-ms", metavar="T", type=int, default=10000)
     p.add_argument("--monitor", action="store_true")
     p.add_argument(
+        "--heartbeat-ivl-ms",
+        metavar="MS",
+        type=int,
+        default=0,
+        help="send ZMTP PINGs after MS of silence, and drop a peer silent for 20 x MS",
+    )
+    p.add_argument(
         "--wait-event",
         metavar="NAME",
         help="after the other actions, wait for this monitor event (implies --monitor)",
@@ -346,6 +353,9 @@ def run(args, ctx):
     sock.rcvtimeo = args.timeout_ms
     sock.sndtimeo = args.timeout_ms
     sock.linger = 0
+    if args.heartbeat_ivl_ms:
+        sock.setsockopt(zmq.HEARTBEAT_IVL, args.heartbeat_ivl_ms)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 20 * args.heartbeat_ivl_ms)
     monitor = None
     ok = False
     try:
