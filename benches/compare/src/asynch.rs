@@ -83,17 +83,7 @@ pub struct FerroSock(ferrozmq::Socket);
 impl ALib for Ferro {
     type S = FerroSock;
     async fn make(&self, k: K, ep: &str, bind: bool) -> Res<FerroSock> {
-        use ferrozmq::SocketType as T;
-        let t = match k {
-            K::Push => T::Push,
-            K::Pull => T::Pull,
-            K::Req => T::Req,
-            K::Rep => T::Rep,
-            K::Pub => T::Pub,
-            K::Sub => T::Sub,
-        };
-        let mut s = self.ctx.socket(t).map_err(e)?;
-        s.set_linger(Some(Duration::ZERO)).map_err(e)?;
+        let mut s = crate::libs::ferro_socket(&self.ctx, k)?;
         if bind {
             s.bind(ep).map_err(e)?;
         } else {

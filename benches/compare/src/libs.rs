@@ -13,6 +13,23 @@ fn e<E: std::fmt::Display>(x: E) -> String {
 // ---------------------------------------------------------------------------------------------
 // ferrozmq
 
+/// A ferrozmq socket of kind `k` with linger 0, as every ferrozmq bench peer (blocking or
+/// async) starts.
+pub fn ferro_socket(ctx: &ferrozmq::Context, k: K) -> Res<ferrozmq::Socket> {
+    use ferrozmq::SocketType as T;
+    let t = match k {
+        K::Push => T::Push,
+        K::Pull => T::Pull,
+        K::Req => T::Req,
+        K::Rep => T::Rep,
+        K::Pub => T::Pub,
+        K::Sub => T::Sub,
+    };
+    let mut s = ctx.socket(t).map_err(e)?;
+    s.set_linger(Some(Duration::ZERO)).map_err(e)?;
+    Ok(s)
+}
+
 pub struct Ferro {
     ctx: ferrozmq::Context,
     liveness: bool,
@@ -57,17 +74,7 @@ struct FerroSock {
 
 impl SyncLib for Ferro {
     fn make(&self, k: K, ep: &str, bind: bool, hwm: Option<usize>) -> Res<Box<dyn SyncSock>> {
-        use ferrozmq::SocketType as T;
-        let t = match k {
-            K::Push => T::Push,
-            K::Pull => T::Pull,
-            K::Req => T::Req,
-            K::Rep => T::Rep,
-            K::Pub => T::Pub,
-            K::Sub => T::Sub,
-        };
-        let mut s = self.ctx.socket(t).map_err(e)?;
-        s.set_linger(Some(Duration::ZERO)).map_err(e)?;
+        let mut s = ferro_socket(&self.ctx, k)?;
         if let Some(h) = hwm {
             s.set_sndhwm(h).map_err(e)?;
             s.set_rcvhwm(h).map_err(e)?;
