@@ -27,9 +27,10 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    fn meta(&self) -> PeerMeta {
+    fn meta(&self, name: &str) -> PeerMeta {
         PeerMeta {
             routing_id: self.routing_id.clone(),
+            endpoint: format!("inproc://{name}"),
         }
     }
 }
@@ -84,7 +85,7 @@ impl Registry {
                 .set_owner(Notifier::Socket(binder.mailbox.clone()));
             end.writer
                 .set_owner(Notifier::Socket(binder.mailbox.clone()));
-            pipes.push((end, p.connector.meta()));
+            pipes.push((end, p.connector.meta(name)));
         }
         self.bound.insert(name.to_owned(), binder);
         Ok(pipes)
@@ -109,8 +110,8 @@ impl Registry {
                 );
                 binder
                     .mailbox
-                    .post(SocketCommand::Attach(theirs, connector.meta()));
-                Ok((mine, binder.meta()))
+                    .post(SocketCommand::Attach(theirs, connector.meta(name)));
+                Ok((mine, binder.meta(name)))
             }
             None => {
                 // Nobody to wake on the other side yet: the binder takes over its ends
@@ -130,7 +131,13 @@ impl Registry {
                         connector,
                         binder_end: theirs,
                     });
-                Ok((mine, PeerMeta::default()))
+                Ok((
+                    mine,
+                    PeerMeta {
+                        endpoint: format!("inproc://{name}"),
+                        ..PeerMeta::default()
+                    },
+                ))
             }
         }
     }
@@ -151,9 +158,13 @@ impl Registry {
             binder.sndhwm,
             false,
         );
-        binder
-            .mailbox
-            .post(SocketCommand::Attach(theirs, PeerMeta::default()));
+        binder.mailbox.post(SocketCommand::Attach(
+            theirs,
+            PeerMeta {
+                endpoint: format!("inproc://{name}"),
+                ..PeerMeta::default()
+            },
+        ));
         Some(mine)
     }
 

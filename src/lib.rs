@@ -19,6 +19,7 @@ mod reactor;
 mod route;
 mod socket;
 mod socket_type;
+mod stats;
 mod transport;
 pub mod z85;
 mod zap;
@@ -40,6 +41,9 @@ pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::Socket;
 pub use socket_type::SocketType;
+pub use stats::{
+    CloseReport, DropReason, FlushReport, HandshakeFailures, PeerStats, PendingPeer, SocketStats,
+};
 pub use zap::{AuthCredentials, AuthDecision, AuthRequest, Authenticator, ZAP_ENDPOINT};
 
 // The code in the README and the user guide runs as doctests, so it cannot go stale.

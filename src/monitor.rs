@@ -82,6 +82,19 @@ pub enum EventKind {
         /// The ZAP status code (for example 400).
         status: u16,
     },
+    /// A send found a peer's queue at its high-water mark (ferrozmq's own event; at most
+    /// one per socket every 100 ms). The endpoint and peer are the full peer's.
+    HwmReached,
+    /// The socket dropped messages by policy (ferrozmq's own event; at most one per socket
+    /// every 100 ms). `count` is how many since the previous such event, as far as they
+    /// were reported: drops are told to the monitor on the first and then every 256th, so
+    /// [`Socket::stats`](crate::Socket::stats) has the exact totals.
+    MessagesDropped {
+        /// Why they were dropped.
+        reason: crate::DropReason,
+        /// How many.
+        count: u64,
+    },
 }
 
 impl EventKind {
@@ -110,6 +123,8 @@ impl EventKind {
             EventKind::HandshakeFailedNoDetail { .. } => "HANDSHAKE_FAILED_NO_DETAIL",
             EventKind::HandshakeFailedProtocol { .. } => "HANDSHAKE_FAILED_PROTOCOL",
             EventKind::HandshakeFailedAuth { .. } => "HANDSHAKE_FAILED_AUTH",
+            EventKind::HwmReached => "HWM_REACHED",
+            EventKind::MessagesDropped { .. } => "MESSAGES_DROPPED",
         }
     }
 
@@ -137,6 +152,9 @@ impl EventKind {
             EventKind::HandshakeSucceeded => 0x1000,
             EventKind::HandshakeFailedProtocol { .. } => 0x2000,
             EventKind::HandshakeFailedAuth { .. } => 0x4000,
+            // ferrozmq's own, above libzmq's draft PIPES_STATS (0x10000).
+            EventKind::HwmReached => 0x2_0000,
+            EventKind::MessagesDropped { .. } => 0x4_0000,
         }
     }
 
@@ -161,6 +179,9 @@ impl EventKind {
             | EventKind::HandshakeFailedNoDetail { reason }
             | EventKind::HandshakeFailedProtocol { reason } => Some(reason.clone()),
             EventKind::HandshakeFailedAuth { status } => Some(status.to_string()),
+            EventKind::MessagesDropped { reason, count } => {
+                Some(format!("{count} {}", reason.name()))
+            }
             _ => None,
         }
     }

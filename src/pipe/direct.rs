@@ -59,6 +59,8 @@ pub(crate) struct DirectOut {
     pub(crate) idle: bool,
     /// The tail of a message the writer could not write whole; the session sends it first.
     pub(crate) pending: OutBuf,
+    /// How many messages `pending` finishes (0 or 1), for the session's accounting.
+    pub(crate) pending_msgs: u64,
 }
 
 impl fmt::Debug for DirectOut {

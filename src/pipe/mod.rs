@@ -16,9 +16,11 @@
 //!   store → full fence → load on both sides (Dekker's pattern), so one side always sees the
 //!   other and no wake-up is lost. The notifier mutexes are only taken on a transition.
 
+mod counts;
 mod direct;
 mod spsc;
 
+pub(crate) use counts::{bump, get, Alarm, Counts, ALARM_EVERY};
 pub(crate) use direct::{with_replying, DirectOut, DirectSink};
 
 use crate::mailbox::Notifier;
@@ -63,6 +65,11 @@ struct Shared {
     /// For a conflating pipe: the one message it holds, and whether it holds one.
     slot: Mutex<Option<Message>>,
     slot_full: AtomicBool,
+    /// A `Socket::flush` waits for this pipe's session to hand messages to the kernel: the
+    /// session tells the writer when it next does (same protocol as `writer_blocked`).
+    flush_waiting: AtomicBool,
+    /// Delivery accounting (see `counts`).
+    counts: Counts,
 }
 
 impl Shared {
@@ -125,6 +132,8 @@ fn pipe_with(
         wake_writer: Mutex::new(wake_writer),
         slot: Mutex::new(None),
         slot_full: AtomicBool::new(false),
+        flush_waiting: AtomicBool::new(false),
+        counts: Counts::default(),
     });
     let (producer, consumer) = spsc::queue();
     // Spin only where an application thread reads; an I/O thread has other sessions to
@@ -133,11 +142,19 @@ fn pipe_with(
         *shared.wake_reader.lock().unwrap_or_else(|e| e.into_inner()),
         Notifier::Socket(_)
     );
+    shared
+        .counts
+        .link
+        .via_session
+        .store(!spin, Ordering::Release);
     (
         PipeWriter {
             shared: shared.clone(),
             queue: producer,
             conflate,
+            at_mark: false,
+            alarm: None,
+            alarmed_drops: 0,
         },
         PipeReader {
             shared,
@@ -145,6 +162,10 @@ fn pipe_with(
             spin,
             hot: false,
             conflate,
+            slot_taken: 0,
+            tails: 0,
+            handed: 0,
+            lost: 0,
         },
     )
 }
@@ -172,6 +193,12 @@ pub(crate) struct PipeWriter {
     shared: Arc<Shared>,
     queue: spsc::Producer<Message>,
     conflate: bool,
+    /// The last write found the pipe at its mark (a new refusal is not a new "hit").
+    at_mark: bool,
+    /// Told about marks and drops (a socket's monitors); `None` on an I/O thread's writer.
+    alarm: Option<Arc<dyn Alarm>>,
+    /// Drops already told to the alarm.
+    alarmed_drops: u64,
 }
 
 impl std::fmt::Debug for PipeWriter {
@@ -191,8 +218,10 @@ impl PipeWriter {
         if self.shared.reader_gone.load(Ordering::Acquire) {
             return Err(WriteError::Closed(msg));
         }
+        let bytes = msg.byte_len() as u64;
         if self.conflate {
             self.replace(msg);
+            self.count_sent(1, bytes);
             return Ok(());
         }
         if !self.room_or_block() {
@@ -202,7 +231,10 @@ impl PipeWriter {
         // direct, so a stream of sends pays one thread-local load here.
         let msg = if direct::replying() && self.shared.direct_on.load(Ordering::Relaxed) {
             match self.try_direct(msg) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.count_sent(1, bytes);
+                    return Ok(());
+                }
                 Err(msg) => msg,
             }
         } else {
@@ -210,8 +242,46 @@ impl PipeWriter {
         };
         self.queue.push(msg);
         self.queue.publish();
+        self.count_sent(1, bytes);
         self.wake_reader_if_asleep();
         Ok(())
+    }
+
+    /// Counts messages accepted for the peer.
+    #[inline]
+    fn count_sent(&self, msgs: u64, bytes: u64) {
+        let counts = &self.shared.counts.writer;
+        bump(&counts.msgs, msgs);
+        bump(&counts.bytes, bytes);
+    }
+
+    /// Counts `n` messages for this peer dropped by policy (a full subscriber or ROUTER
+    /// peer, conflation), and tells the alarm on the first and every `ALARM_EVERY`.
+    pub(crate) fn note_dropped(&mut self, reason: crate::stats::DropReason, n: u64) {
+        let counter = &self.shared.counts.writer.dropped;
+        let before = get(counter);
+        let total = before + n;
+        bump(counter, n);
+        if let Some(alarm) = &self.alarm {
+            if before == 0 || before / ALARM_EVERY != total / ALARM_EVERY {
+                alarm.dropped(
+                    reason,
+                    total - self.alarmed_drops,
+                    Some(&self.shared.counts),
+                );
+                self.alarmed_drops = total;
+            }
+        }
+    }
+
+    /// Makes `alarm` the one told about this pipe's marks and drops.
+    pub(crate) fn set_alarm(&mut self, alarm: Arc<dyn Alarm>) {
+        self.alarm = Some(alarm);
+    }
+
+    /// A handle on this pipe's counters, for snapshots and flushes.
+    pub(crate) fn counts_handle(&self) -> CountsHandle {
+        CountsHandle(self.shared.clone())
     }
 
     /// The direct path (see `direct`): when the reading session is idle and nothing is
@@ -232,7 +302,10 @@ impl PipeWriter {
             return Err(msg);
         };
         match sink.write_message(&msg) {
-            Ok(rest) if rest.is_empty() => Ok(()),
+            Ok(rest) if rest.is_empty() => {
+                bump(&self.shared.counts.writer.direct, 1);
+                Ok(())
+            }
             Ok(rest) => {
                 log::trace!(
                     "pipe {}: direct write left {} bytes for the session",
@@ -241,6 +314,7 @@ impl PipeWriter {
                 );
                 // Part of it is in the kernel: the session sends the rest before anything.
                 direct.pending = rest;
+                direct.pending_msgs = 1;
                 direct.idle = false;
                 drop(direct);
                 self.shared.notify(&self.shared.wake_reader);
@@ -265,6 +339,7 @@ impl PipeWriter {
             batch.clear();
             return Ok(false);
         }
+        bump(&self.shared.counts.writer.msgs, batch.len() as u64);
         for msg in batch.drain(..) {
             self.queue.push(msg);
         }
@@ -326,6 +401,10 @@ impl PipeWriter {
             self.shared.slot_full.store(true, Ordering::Relaxed);
             slot.replace(msg)
         };
+        if old.is_some() {
+            bump(&self.shared.counts.writer.conflated, 1);
+            self.note_dropped(crate::stats::DropReason::Conflated, 1);
+        }
         drop(old); // Outside the lock.
         self.wake_reader_if_asleep();
     }
@@ -338,6 +417,7 @@ impl PipeWriter {
         }
         let hwm = self.shared.hwm;
         if hwm == 0 || self.queue.len_estimate() < hwm || self.queue.len() < hwm {
+            self.at_mark = false;
             return true;
         }
         self.shared.writer_blocked.store(true, Ordering::Relaxed);
@@ -345,7 +425,15 @@ impl PipeWriter {
         if self.queue.len() < hwm {
             // The reader made room meanwhile; it may still notify us, which is harmless.
             self.shared.writer_blocked.store(false, Ordering::Relaxed);
+            self.at_mark = false;
             return true;
+        }
+        if !self.at_mark {
+            self.at_mark = true;
+            bump(&self.shared.counts.writer.hwm_hits, 1);
+            if let Some(alarm) = &self.alarm {
+                alarm.hwm_reached(self.shared.id, &self.shared.counts);
+            }
         }
         false
     }
@@ -376,6 +464,13 @@ pub(crate) struct PipeReader {
     /// A message arrived since the reader last armed its wake-up.
     hot: bool,
     conflate: bool,
+    /// Messages a conflating reader took from its slot.
+    slot_taken: u64,
+    /// A session's delivery accounting (see `counts`): direct-path tails it took over,
+    /// and how many of the messages it took it has reported handed and lost.
+    tails: u64,
+    handed: u64,
+    lost: u64,
 }
 
 impl std::fmt::Debug for PipeReader {
@@ -409,6 +504,9 @@ impl PipeReader {
                 self.wake_writer_if_blocked();
             }
             self.hot = true;
+            if self.spin {
+                self.count_read(&msg);
+            }
             return Ok(msg);
         }
         self.poll_state()?;
@@ -421,11 +519,80 @@ impl PipeReader {
             let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
             self.shared.slot_full.store(false, Ordering::Relaxed);
             if let Some(msg) = slot.take() {
+                self.slot_taken += 1;
+                if self.spin {
+                    self.count_read(&msg);
+                }
                 return Ok(msg);
             }
         }
         self.poll_state()?;
         self.take_slot()
+    }
+
+    /// Counts a message an application thread took.
+    #[inline]
+    fn count_read(&self, msg: &Message) {
+        let counts = &self.shared.counts.reader;
+        bump(&counts.msgs, 1);
+        bump(&counts.bytes, msg.byte_len() as u64);
+    }
+
+    /// A handle on this pipe's counters, for snapshots.
+    pub(crate) fn counts_handle(&self) -> CountsHandle {
+        CountsHandle(self.shared.clone())
+    }
+
+    /// The session's side of the link's facts (address, reconnects, failures).
+    pub(crate) fn link_facts(&self) -> &counts::LinkFacts {
+        &self.shared.counts.link
+    }
+
+    /// Messages taken from this pipe so far, plus direct-path tails taken over.
+    fn taken_total(&self) -> u64 {
+        let taken = if self.conflate {
+            self.slot_taken
+        } else {
+            self.queue.taken()
+        };
+        taken + self.tails
+    }
+
+    /// A session took over the unwritten tails of `n` messages the writer began directly.
+    pub(crate) fn absorb_tails(&mut self, n: u64) {
+        self.tails += n;
+    }
+
+    /// A session's output is empty: every message it took is in the kernel (or was lost,
+    /// as already reported). Tells a waiting `flush`.
+    pub(crate) fn all_handed(&mut self) {
+        let handed = self.taken_total() - self.lost;
+        if handed != self.handed {
+            self.handed = handed;
+            self.shared
+                .counts
+                .reader
+                .handed
+                .store(handed, Ordering::Release);
+            let shared = &self.shared;
+            shared.wake_if_raised(&shared.flush_waiting, &shared.wake_writer);
+        }
+    }
+
+    /// A session's connection is gone with its output: every message it took and has not
+    /// reported handed is lost. Tells a waiting `flush`.
+    pub(crate) fn all_lost(&mut self) {
+        let lost = self.taken_total() - self.handed;
+        if lost != self.lost {
+            self.lost = lost;
+            self.shared
+                .counts
+                .reader
+                .lost
+                .store(lost, Ordering::Release);
+            let shared = &self.shared;
+            shared.wake_if_raised(&shared.flush_waiting, &shared.wake_writer);
+        }
     }
 
     /// Whether a message is queued (a cheap look).
@@ -439,7 +606,9 @@ impl PipeReader {
 
     /// Offers (`Some`) or withdraws (`None`) the direct path to this pipe's writer. A
     /// conflating pipe never takes it: its one message is replaced, never queued behind.
-    pub(crate) fn set_direct(&self, sink: Option<Box<dyn DirectSink>>) {
+    /// A tail the writer left and the session never took over is lost with the connection:
+    /// it is counted as taken, for `all_lost` to report.
+    pub(crate) fn set_direct(&mut self, sink: Option<Box<dyn DirectSink>>) {
         if self.conflate {
             return;
         }
@@ -450,6 +619,9 @@ impl PipeReader {
         direct.sink = sink;
         direct.idle = false;
         direct.pending = OutBuf::new();
+        let abandoned = std::mem::take(&mut direct.pending_msgs);
+        drop(direct);
+        self.tails += abandoned;
     }
 
     /// A handle on the direct-path state, for the session's writes.
@@ -554,6 +726,41 @@ impl DirectHandle {
 impl std::fmt::Debug for DirectHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("DirectHandle").field(&self.0.id).finish()
+    }
+}
+
+/// A handle on one pipe's counters and liveness, kept by a socket for snapshots and
+/// flushes after the pipe end itself went to the socket's pattern.
+#[derive(Clone)]
+pub(crate) struct CountsHandle(Arc<Shared>);
+
+impl CountsHandle {
+    /// The counters.
+    pub(crate) fn counts(&self) -> &Counts {
+        &self.0.counts
+    }
+
+    /// Whether either end of the pipe is gone.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.0.writer_gone.load(Ordering::Acquire) || self.0.reader_gone.load(Ordering::Acquire)
+    }
+
+    /// Messages not yet handed over (see `Counts::pending`). When some are, and `arm`,
+    /// the writer will be told (through its notifier) when the session hands more over.
+    pub(crate) fn pending(&self, arm: bool) -> u64 {
+        let pending = self.0.counts.pending();
+        if pending == 0 || !arm {
+            return pending;
+        }
+        self.0.flush_waiting.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        self.0.counts.pending()
+    }
+}
+
+impl std::fmt::Debug for CountsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CountsHandle").field(&self.0.id).finish()
     }
 }
 

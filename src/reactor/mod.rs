@@ -51,6 +51,8 @@ pub(crate) struct SessionConfig {
 }
 
 /// A request from a socket (or the context) to an I/O thread.
+// Commands are rare (one per bind, connect or close) and short-lived: their size is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum IoCommand {
     /// Accept connections on `listener` for `socket`.

@@ -38,7 +38,7 @@ use crate::mailbox::Notifier;
 use crate::metadata::Metadata;
 use crate::monitor::EventKind;
 use crate::pipe::{link_with, DirectHandle, Pipe, ReadError};
-use crate::socket::{PeerMeta, SocketCommand, SocketLink};
+use crate::socket::{Failure, PeerMeta, SocketCommand, SocketLink};
 use crate::transport::{self, ConnectTarget, Stream};
 use crate::zap::Call;
 use crate::zmtp::{Config, Connection, Event, OutBuf, PeerInfo, Security, Verdict};
@@ -574,9 +574,13 @@ impl Session {
                     .clone()
                     .unwrap_or_else(|| info.routing_id.clone());
                 self.pipe = Some(ours);
-                self.socket
-                    .mailbox
-                    .post(SocketCommand::Attach(theirs, PeerMeta { routing_id }));
+                self.socket.mailbox.post(SocketCommand::Attach(
+                    theirs,
+                    PeerMeta {
+                        routing_id,
+                        endpoint: self.config.endpoint.clone(),
+                    },
+                ));
             }
             Some(pipe) if self.handshakes > 1 => {
                 self.socket
@@ -585,7 +589,49 @@ impl Session {
             }
             Some(_) => {}
         }
+        self.note_reached();
         self.offer_direct();
+    }
+
+    /// Tells the socket's accounting that the link is up, to whom, and whether again.
+    fn note_reached(&mut self) {
+        let (Some(conn), Some(pipe)) = (&self.conn, &self.pipe) else {
+            return;
+        };
+        let facts = pipe.reader.link_facts();
+        let _ = facts.endpoint.set(self.config.endpoint.clone());
+        *facts.address.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.peer.clone());
+        if facts
+            .reached
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            crate::pipe::bump(&facts.reconnects, 1);
+        }
+    }
+
+    /// The connection is going: whatever this session took from the pipe and did not hand
+    /// to the kernel is lost with it (for the socket's accounting).
+    fn note_lost(&mut self, failure: Option<Failure>) {
+        let Some(pipe) = &mut self.pipe else {
+            if let Some(failure) = failure {
+                self.socket.failures.count(failure);
+            }
+            return;
+        };
+        pipe.reader.all_lost();
+        let facts = pipe.reader.link_facts();
+        *facts.address.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(failure) = failure {
+            self.socket.failures.count(failure);
+            crate::pipe::bump(
+                match failure {
+                    Failure::Protocol => &facts.failed_protocol,
+                    Failure::Auth => &facts.failed_auth,
+                    Failure::Other => &facts.failed_other,
+                },
+                1,
+            );
+        }
     }
 
     /// Lets the socket write straight to this connection while the session is idle (see
@@ -597,7 +643,7 @@ impl Session {
         if matches!(self.config.socket_type, SocketType::Sub | SocketType::XSub) {
             return;
         }
-        let (Some(conn), Some(pipe)) = (&mut self.conn, &self.pipe) else {
+        let (Some(conn), Some(pipe)) = (&mut self.conn, &mut self.pipe) else {
             return;
         };
         if !matches!(conn.stream, Stream::Tcp(_))
@@ -617,7 +663,7 @@ impl Session {
 
     /// Withdraws the direct path (the connection is going away).
     fn withdraw_direct(&mut self) {
-        if let (Some(conn), Some(pipe)) = (&mut self.conn, &self.pipe) {
+        if let (Some(conn), Some(pipe)) = (&mut self.conn, &mut self.pipe) {
             if conn.direct.take().is_some() {
                 pipe.reader.set_direct(None);
             }
@@ -675,6 +721,17 @@ impl Session {
     /// The connection is gone: accepted sessions end, connecting ones try again later.
     fn lost(&mut self, cx: &mut Cx<'_>, cause: Cause) -> Status {
         self.withdraw_direct();
+        let failure = self.conn.as_ref().and_then(|c| {
+            let zmtp = c.zmtp.as_ref()?;
+            (!zmtp.is_ready()).then_some(match &cause {
+                Cause::Protocol(_) => Failure::Protocol,
+                Cause::Auth { .. } => Failure::Auth,
+                Cause::Other(_) => Failure::Other,
+            })
+        });
+        if self.conn.is_some() {
+            self.note_lost(failure);
+        }
         if let Some(conn) = &self.conn {
             log::debug!("connection to {} closed: {}", conn.peer, cause.reason());
             match &conn.zmtp {

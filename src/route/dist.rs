@@ -9,6 +9,7 @@
 //! for each pipe costs reference counts, not copies of the frames.
 
 use crate::pipe::{PipeId, PipeWriter, WriteError};
+use crate::DropReason;
 use crate::Message;
 use std::collections::HashMap;
 
@@ -175,6 +176,7 @@ impl Distributor {
         for i in targets {
             let slot = &mut self.slots[i];
             if slot.full {
+                slot.writer.note_dropped(DropReason::HighWaterMark, 1);
                 continue;
             }
             match slot.writer.try_write(msg.clone()) {
@@ -183,6 +185,7 @@ impl Distributor {
                     log::trace!("pipe {} at its high-water mark: message dropped", {
                         slot.writer.id()
                     });
+                    slot.writer.note_dropped(DropReason::HighWaterMark, 1);
                     slot.full = true;
                 }
                 Err(WriteError::Closed(_)) => self.gone.push(i),

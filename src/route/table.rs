@@ -163,6 +163,13 @@ impl RoutingTable {
         }
     }
 
+    /// Counts a message for `routing_id`'s peer dropped at its high-water mark.
+    pub(crate) fn note_dropped(&mut self, routing_id: &[u8]) {
+        if let Some(writer) = self.by_id.get_mut(routing_id) {
+            writer.note_dropped(crate::DropReason::HighWaterMark, 1);
+        }
+    }
+
     /// Writes `msg` to pipe `id`, if it is routable (a probe on a re-established link).
     pub(crate) fn send_to_pipe(&mut self, id: PipeId, msg: Message) -> Result<(), RouteError> {
         let routing_id = match self.by_pipe.get(&id) {

@@ -36,7 +36,7 @@ impl Socket {
                 kind: EndpointKind::InprocBound(name.clone()),
             });
             for (pipe, peer) in peers {
-                self.pattern.attach(pipe, peer);
+                self.adopt(pipe, peer);
             }
             return Ok(());
         }
@@ -103,7 +103,7 @@ impl Socket {
                 resolved: parsed.to_string(),
                 kind: EndpointKind::InprocConnected(pipe.id()),
             });
-            self.pattern.attach(pipe, peer);
+            self.adopt(pipe, peer);
             return Ok(());
         }
         let target = transport::resolve(&parsed)?;
@@ -128,9 +128,10 @@ impl Socket {
             );
             let peer = PeerMeta {
                 routing_id: connect_id.unwrap_or_default(),
+                endpoint: parsed.to_string(),
             };
             let id = ours.id();
-            self.pattern.attach(ours, peer);
+            self.adopt(ours, peer);
             (Some(theirs), Some(id))
         };
         let key = NEXT_ENDPOINT_KEY.fetch_add(1, Ordering::Relaxed);

@@ -9,6 +9,7 @@
 //! - Closing hands the socket's sessions to their I/O thread, which keeps sending what is
 //!   queued for up to the linger; `close` itself never blocks.
 
+mod accounting;
 mod asynchronous;
 mod dealer;
 mod endpoints;
@@ -40,6 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub(crate) use accounting::{Failure, FailureCounts};
 pub(crate) use pattern::PeerMeta;
 pub(crate) use security::SecurityOptions;
 
@@ -63,6 +65,8 @@ pub(crate) struct SocketLink {
     pub(crate) linger: Mutex<Option<Duration>>,
     /// The socket's monitors; every listener and session of the socket raises events here.
     pub(crate) monitors: MonitorHub,
+    /// Failed handshakes on all the socket's endpoints (for `Socket::stats`).
+    pub(crate) failures: FailureCounts,
 }
 
 impl SocketLink {
@@ -149,6 +153,13 @@ pub struct Socket {
     /// The last message operation was a receive that had to wait: the next send answers it
     /// (request/reply), which may take the direct path (see `pipe::direct`).
     answering: bool,
+    /// Every peer link adopted, for `stats` and `flush` (see `accounting`).
+    peers: Vec<accounting::PeerRecord>,
+    /// Live links after the last sweep of `peers`, and drops of the links swept away.
+    live_at_last_sweep: usize,
+    dropped_departed: u64,
+    /// Turns marks and drops into monitor events.
+    alarm: Arc<accounting::SocketAlarm>,
     // Last, so the pattern's pipe ends are gone before the context may shut down.
     ctx: Context,
 }
@@ -168,13 +179,17 @@ impl Socket {
             SocketType::XPub => Box::<xpub::XPub>::default(),
             SocketType::XSub => Box::<xsub::XSub>::default(),
         };
+        let mut pattern = pattern;
         let options = Options::default();
         let link = Arc::new(SocketLink {
             id,
             mailbox: Mailbox::new(),
             linger: Mutex::new(options.linger),
             monitors: MonitorHub::default(),
+            failures: FailureCounts::default(),
         });
+        let alarm = Arc::new(accounting::SocketAlarm::new(link.clone()));
+        pattern.set_alarm(alarm.clone());
         Ok(Socket {
             ctx,
             kind,
@@ -188,6 +203,10 @@ impl Socket {
             terminated: false,
             sent_since_recv_wait: false,
             answering: false,
+            peers: Vec::new(),
+            live_at_last_sweep: 0,
+            dropped_departed: 0,
+            alarm,
         })
     }
 
@@ -482,12 +501,14 @@ impl Socket {
                 .link
                 .mailbox
                 .take(&mut self.activated, &mut self.commands);
-            for command in self.commands.drain(..) {
+            let mut commands = std::mem::take(&mut self.commands);
+            for command in commands.drain(..) {
                 match command {
-                    SocketCommand::Attach(pipe, peer) => self.pattern.attach(pipe, peer),
+                    SocketCommand::Attach(pipe, peer) => self.adopt(pipe, peer),
                     SocketCommand::Reconnected(id) => self.pattern.reconnected(id),
                 }
             }
+            self.commands = commands;
             for id in self.activated.drain(..) {
                 self.pattern.activated(id);
             }

@@ -8,10 +8,11 @@
 //! subscribe and `0x00` + topic to cancel, whatever the peer's ZMTP version: the session
 //! converts them to and from SUBSCRIBE/CANCEL commands on the wire.
 
-use crate::pipe::{Pipe, PipeId};
+use crate::pipe::{Alarm, Pipe, PipeId};
 use crate::{Error, Message, Result, SendError, SocketType};
 use bytes::Bytes;
 use std::fmt;
+use std::sync::Arc;
 
 /// What is known of the peer at the other end of a new link.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +20,8 @@ pub(crate) struct PeerMeta {
     /// The routing id to use for this peer: the `connect_routing_id` set before connect,
     /// else the peer's announced `Identity`, else empty (ROUTER then generates one).
     pub(crate) routing_id: Bytes,
+    /// The endpoint the link belongs to (as connected or bound), for `Socket::stats`.
+    pub(crate) endpoint: String,
 }
 
 /// Options that only some socket types understand.
@@ -75,6 +78,13 @@ pub(crate) trait Pattern: Send + fmt::Debug {
     /// holding messages notify once drained. `None` for the other types.
     fn subscriptions_taken(&mut self) -> Option<bool> {
         None
+    }
+    /// Hands the pattern the socket's alarm, for drops it makes without a peer (ROUTER's
+    /// unroutable messages). Most types ignore it.
+    fn set_alarm(&mut self, _alarm: Arc<dyn Alarm>) {}
+    /// Messages dropped because no peer had their routing id (ROUTER).
+    fn unroutable(&self) -> u64 {
+        0
     }
     /// Applies a type-specific option.
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {

@@ -109,6 +109,14 @@ impl Pattern for Rep {
         self.ready.is_some()
     }
 
+    fn set_alarm(&mut self, alarm: std::sync::Arc<dyn crate::pipe::Alarm>) {
+        self.router.set_alarm(alarm);
+    }
+
+    fn unroutable(&self) -> u64 {
+        self.router.unroutable()
+    }
+
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
         Err(super::pattern::unsupported_option(&option, socket_type))
     }

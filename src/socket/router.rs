@@ -14,10 +14,12 @@
 //!   and a peer that reconnects before its old connection is noticed gone keeps its name.
 
 use super::pattern::{unsupported_option, Pattern, PeerMeta, TypeOption};
-use crate::pipe::{Pipe, PipeId};
+use crate::pipe::{Alarm, Pipe, PipeId, ALARM_EVERY};
 use crate::route::{FairQueue, RouteError, RoutingTable};
+use crate::DropReason;
 use crate::{Error, Message, Result, SendError, SocketType};
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// ROUTER socket rules.
 #[derive(Debug, Default)]
@@ -30,6 +32,24 @@ pub(crate) struct Router {
     closed: Vec<PipeId>,
     /// Links whose peer asked for a routing id that a live link holds, with that id.
     parked: Vec<(Pipe, Bytes)>,
+    /// Messages dropped for want of a peer with their routing id.
+    unroutable: u64,
+    /// Told about those drops.
+    alarm: Option<Arc<dyn Alarm>>,
+}
+
+impl Router {
+    /// Counts a message dropped for want of a peer, and tells the alarm on the first and
+    /// every `ALARM_EVERY`.
+    fn note_unroutable(&mut self) {
+        self.unroutable += 1;
+        if let Some(alarm) = &self.alarm {
+            if self.unroutable % ALARM_EVERY == 1 {
+                let n = if self.unroutable == 1 { 1 } else { ALARM_EVERY };
+                alarm.dropped(DropReason::Unroutable, n, None);
+            }
+        }
+    }
 }
 
 impl Pattern for Router {
@@ -79,10 +99,12 @@ impl Pattern for Router {
             Err(RouteError::Full(m)) if self.mandatory => (m, Error::WouldBlock),
             Err(RouteError::Unknown(_)) => {
                 log::trace!("ROUTER: dropping a message for unknown peer {routing_id:?}");
+                self.note_unroutable();
                 return Ok(());
             }
             Err(RouteError::Full(_)) => {
                 log::trace!("ROUTER: dropping a message for full peer {routing_id:?}");
+                self.table.note_dropped(&routing_id);
                 return Ok(());
             }
         };
@@ -141,6 +163,14 @@ impl Pattern for Router {
                 return false;
             }
         }
+    }
+
+    fn set_alarm(&mut self, alarm: Arc<dyn Alarm>) {
+        self.alarm = Some(alarm);
+    }
+
+    fn unroutable(&self) -> u64 {
+        self.unroutable
     }
 
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
@@ -209,6 +239,7 @@ mod tests {
             ours,
             PeerMeta {
                 routing_id: Bytes::from_static(id),
+                ..PeerMeta::default()
             },
         );
         theirs

@@ -105,6 +105,10 @@ impl Session {
                 let mut out = std::mem::take(&mut d.pending);
                 out.append(&mut conn.out);
                 conn.out = out;
+                if let Some(pipe) = &mut self.pipe {
+                    pipe.reader
+                        .absorb_tails(std::mem::take(&mut d.pending_msgs));
+                }
             }
         }
         let mut drained = false;
@@ -149,6 +153,13 @@ impl Session {
         if let Some(d) = direct.as_mut() {
             d.idle = result.is_ok() && ready && drained && conn.out.is_empty() && conn.writable;
         }
+        if result.is_ok() && conn.out.is_empty() {
+            // Everything taken from the pipe is in the kernel: one store for the batch
+            // (and a wake-up only if a flush waits).
+            if let Some(pipe) = &mut self.pipe {
+                pipe.reader.all_handed();
+            }
+        }
         result
     }
 
@@ -164,6 +175,9 @@ impl Session {
             );
             conn.out = OutBuf::new();
             conn.write_error = Some(e.to_string());
+            if let Some(pipe) = &mut self.pipe {
+                pipe.reader.all_lost();
+            }
             // Look at the input at least once more, even without a new edge.
             conn.readable = true;
             conn.read_closed = true;
