@@ -320,3 +320,33 @@ fn reconnects_and_handshake_failures_are_counted() {
     let peer = &push.peers().unwrap()[0];
     assert_eq!((peer.reconnects, peer.msgs_out), (1, 2), "{peer:?}");
 }
+
+#[test]
+fn flush_to_a_libzmq_peer_waits_for_the_kernel() {
+    init();
+    let zctx = zmq::Context::new();
+    let zpull = zctx.socket(zmq::PULL).unwrap();
+    zpull.set_rcvhwm(1).unwrap();
+    zpull.set_linger(0).unwrap();
+    zpull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = zpull.get_last_endpoint().unwrap().unwrap();
+    let ctx = Context::new();
+    let mut push = socket(&ctx, SocketType::Push);
+    push.set_sndhwm(0).unwrap();
+    push.connect(&ep).unwrap();
+    const N: usize = 48;
+    for _ in 0..N {
+        send(&mut push, vec![3u8; MIB], "a large message");
+    }
+    let stuck = push.flush(Some(Duration::from_millis(200))).unwrap();
+    assert!(!stuck.is_complete(), "libzmq reads nothing yet");
+    let reader = std::thread::spawn(move || {
+        zpull.set_rcvtimeo(TIMEOUT.as_millis() as i32).unwrap();
+        for _ in 0..N {
+            assert_eq!(zpull.recv_bytes(0).unwrap().len(), MIB);
+        }
+    });
+    let done = push.flush(Some(TIMEOUT)).unwrap();
+    assert!(done.is_complete(), "{done:?}");
+    reader.join().unwrap();
+}
