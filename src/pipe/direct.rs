@@ -9,7 +9,10 @@
 //!
 //! What must hold: a message goes out whole or its unwritten tail is left in `pending`, which
 //! the session sends before anything else; the application never blocks on this lock (it
-//! only tries it), so the I/O thread can never stall a sender.
+//! only tries it), so the I/O thread can never stall a sender; and a [`DirectSink`] never
+//! owns the connection: it shares the session's socket without keeping it open, so the
+//! connection's one descriptor closes when the session drops it, and a sink left behind
+//! fails its writes rather than reaching a closed (or reused) descriptor.
 
 use crate::zmtp::OutBuf;
 use crate::Message;
@@ -41,7 +44,8 @@ pub(crate) fn replying() -> bool {
     REPLYING.with(Cell::get)
 }
 
-/// Something that can write an encoded message to a connection without blocking.
+/// Something that can write an encoded message to a connection without blocking. It must
+/// not keep the connection open (see the module docs).
 pub(crate) trait DirectSink: Send {
     /// Encodes `msg` and writes as much of it as the kernel takes now. Returns the bytes
     /// that were not written (empty when the whole message went out; large frames stay

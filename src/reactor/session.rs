@@ -651,14 +651,10 @@ impl Session {
         {
             return;
         }
-        match conn.stream.write_handle() {
-            Ok(handle) => {
-                pipe.reader
-                    .set_direct(Some(Box::new(DirectWriter::new(handle))));
-                conn.direct = Some(pipe.reader.direct_handle());
-            }
-            Err(e) => log::debug!("connection to {}: no direct path: {e}", conn.peer),
-        }
+        let handle = conn.stream.write_handle();
+        pipe.reader
+            .set_direct(Some(Box::new(DirectWriter::new(handle))));
+        conn.direct = Some(pipe.reader.direct_handle());
     }
 
     /// Withdraws the direct path (the connection is going away).

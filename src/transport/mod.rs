@@ -7,6 +7,10 @@
 //!   the caller's thread; [`connect`], [`Listener::accept`] and [`Stream`] I/O never block;
 //! - every stream handed out is non-blocking, close-on-exec, and has `TCP_NODELAY` on tcp;
 //! - a [`Listener`] removes the ipc socket file it created when dropped, and only that file;
+//! - a connection holds one descriptor: a [`WriteHandle`] shares the [`Stream`]'s, never
+//!   keeps it open, and holds it open for each write it makes, so the descriptor closes
+//!   when the `Stream` is dropped (or when a write under way ends) and is never written
+//!   after it closed;
 //! - bad input yields an error, never a panic.
 
 mod ipc;
@@ -15,20 +19,43 @@ mod tcp;
 use crate::endpoint::Endpoint;
 use crate::{Error, Result};
 use mio::event::Source;
+use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
+use std::sync::{Arc, Weak};
 
 pub(crate) use ipc::IpcTarget;
 pub(crate) use tcp::{lookup_name, TcpTarget};
 
 /// A connected (or connecting) byte stream to a peer.
+///
+/// The socket lives in an `Arc`, and this `Stream` holds the only strong reference that
+/// outlives a call: the descriptor is closed when the `Stream` is dropped. A
+/// [`WriteHandle`] (the direct path's) holds a `Weak` reference and upgrades it only for the
+/// length of one write, so a write can never reach a closed descriptor, let alone a reused
+/// one: it either holds the socket open for that write, or finds it gone.
 #[derive(Debug)]
 pub(crate) enum Stream {
     /// A tcp connection.
-    Tcp(mio::net::TcpStream),
+    Tcp(Sole<mio::net::TcpStream>),
     /// A Unix-domain (ipc) connection.
-    Unix(mio::net::UnixStream),
+    Unix(Sole<mio::net::UnixStream>),
+}
+
+/// A [`Stream`]'s socket: shared, so that a [`WriteHandle`] can use the same descriptor,
+/// but not cloneable, and its `Arc` is private to this module, so no code can take a second
+/// lasting strong reference and keep a connection open after its `Stream` is dropped.
+#[derive(Debug)]
+pub(crate) struct Sole<T>(Arc<T>);
+
+impl<T> std::ops::Deref for Sole<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Stream {
@@ -73,32 +100,60 @@ impl Stream {
     }
 }
 
-/// A second handle on a connected stream's socket, for writing from another thread (the
-/// direct path). It shares the socket, and so its non-blocking mode, with the `Stream`.
+/// A second, non-owning handle on a connected stream's socket, for writing from another
+/// thread (the direct path). It shares the `Stream`'s one descriptor (and so its
+/// non-blocking mode) without keeping it open: a connection costs one descriptor, as in
+/// libzmq, and it closes when the `Stream` is dropped, whatever became of this handle.
 #[derive(Debug)]
 pub(crate) enum WriteHandle {
-    Tcp(std::net::TcpStream),
-    Unix(std::os::unix::net::UnixStream),
+    Tcp(Weak<mio::net::TcpStream>),
+    Unix(Weak<mio::net::UnixStream>),
 }
 
 impl WriteHandle {
-    /// Writes as much of `bufs` as the kernel takes now.
+    /// Writes as much of `bufs` as the kernel takes now; `NotConnected` once the `Stream` is
+    /// gone. The socket is held open (a strong reference) for the length of the write only,
+    /// so if the `Stream` is dropped meanwhile, the descriptor closes when the write returns.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            WriteHandle::Tcp(s) => s.write_vectored(bufs),
-            WriteHandle::Unix(s) => s.write_vectored(bufs),
+            WriteHandle::Tcp(s) => match s.upgrade() {
+                Some(s) => (&*s).write_vectored(bufs),
+                None => Err(io::ErrorKind::NotConnected.into()),
+            },
+            WriteHandle::Unix(s) => match s.upgrade() {
+                Some(s) => (&*s).write_vectored(bufs),
+                None => Err(io::ErrorKind::NotConnected.into()),
+            },
         }
     }
 }
 
 impl Stream {
-    /// A handle for writing to this stream's socket from another thread.
-    pub(crate) fn write_handle(&self) -> io::Result<WriteHandle> {
-        use std::os::fd::AsFd;
-        Ok(match self {
-            Stream::Tcp(s) => WriteHandle::Tcp(s.as_fd().try_clone_to_owned()?.into()),
-            Stream::Unix(s) => WriteHandle::Unix(s.as_fd().try_clone_to_owned()?.into()),
-        })
+    /// A tcp stream.
+    pub(crate) fn tcp(s: mio::net::TcpStream) -> Stream {
+        Stream::Tcp(Sole(Arc::new(s)))
+    }
+
+    /// A Unix-domain stream.
+    pub(crate) fn unix(s: mio::net::UnixStream) -> Stream {
+        Stream::Unix(Sole(Arc::new(s)))
+    }
+
+    /// A handle for writing to this stream's socket from another thread, sharing its
+    /// descriptor (see [`WriteHandle`]).
+    pub(crate) fn write_handle(&self) -> WriteHandle {
+        match self {
+            Stream::Tcp(s) => WriteHandle::Tcp(Arc::downgrade(&s.0)),
+            Stream::Unix(s) => WriteHandle::Unix(Arc::downgrade(&s.0)),
+        }
+    }
+
+    /// The socket's descriptor, for the poller.
+    fn raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
     }
 
     /// Reads at most `max` bytes into the spare capacity of `buf` without zero-filling it
@@ -109,8 +164,8 @@ impl Stream {
     #[allow(unsafe_code)]
     pub(crate) fn read_into(&self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
         let sock = match self {
-            Stream::Tcp(s) => socket2::SockRef::from(s),
-            Stream::Unix(s) => socket2::SockRef::from(s),
+            Stream::Tcp(s) => socket2::SockRef::from(&**s),
+            Stream::Unix(s) => socket2::SockRef::from(&**s),
         };
         let spare = buf.spare_capacity_mut();
         let limit = spare.len().min(max);
@@ -126,15 +181,15 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => (&**s).read(buf),
+            Stream::Unix(s) => (&**s).read(buf),
         }
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read_vectored(bufs),
-            Stream::Unix(s) => s.read_vectored(bufs),
+            Stream::Tcp(s) => (&**s).read_vectored(bufs),
+            Stream::Unix(s) => (&**s).read_vectored(bufs),
         }
     }
 }
@@ -142,26 +197,28 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => (&**s).write(buf),
+            Stream::Unix(s) => (&**s).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tcp(s) => (&**s).write_vectored(bufs),
+            Stream::Unix(s) => (&**s).write_vectored(bufs),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s.flush(),
-            Stream::Unix(s) => s.flush(),
+            Stream::Tcp(s) => (&**s).flush(),
+            Stream::Unix(s) => (&**s).flush(),
         }
     }
 }
 
+/// Registered by descriptor: mio's own `Source` impls want `&mut` access to the socket,
+/// which a shared one does not give, and on Unix they register the same descriptor.
 impl Source for Stream {
     fn register(
         &mut self,
@@ -169,10 +226,7 @@ impl Source for Stream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(registry, token, interests),
-            Stream::Unix(s) => s.register(registry, token, interests),
-        }
+        SourceFd(&self.raw_fd()).register(registry, token, interests)
     }
 
     fn reregister(
@@ -181,17 +235,11 @@ impl Source for Stream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(registry, token, interests),
-            Stream::Unix(s) => s.reregister(registry, token, interests),
-        }
+        SourceFd(&self.raw_fd()).reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(registry),
-            Stream::Unix(s) => s.deregister(registry),
-        }
+        SourceFd(&self.raw_fd()).deregister(registry)
     }
 }
 
@@ -224,11 +272,11 @@ impl Listener {
                 if let Err(e) = s.set_nodelay(true) {
                     log::debug!("cannot set TCP_NODELAY on connection from {addr}: {e}");
                 }
-                Ok(Stream::Tcp(s))
+                Ok(Stream::tcp(s))
             }
             Listener::Unix { listener, .. } => {
                 let (s, _) = listener.accept()?;
-                Ok(Stream::Unix(s))
+                Ok(Stream::unix(s))
             }
         }
     }
@@ -351,8 +399,8 @@ pub(crate) fn resolve(ep: &Endpoint) -> Result<ConnectTarget> {
 /// is full, and the caller should retry later like any failed connect.
 pub(crate) fn connect(target: &ConnectTarget) -> io::Result<Stream> {
     match target {
-        ConnectTarget::Tcp(t) => tcp::connect(t).map(Stream::Tcp),
-        ConnectTarget::Ipc(t) => ipc::connect(t).map(Stream::Unix),
+        ConnectTarget::Tcp(t) => tcp::connect(t).map(Stream::tcp),
+        ConnectTarget::Ipc(t) => ipc::connect(t).map(Stream::unix),
     }
 }
 
@@ -369,6 +417,70 @@ fn bind_error(endpoint: &str, e: io::Error) -> Error {
         Error::AddressInUse(endpoint.to_owned())
     } else {
         Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A connected pair: a `Stream` and the blocking std socket at the other end.
+    fn tcp_pair() -> (Stream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let (theirs, _) = listener.accept().unwrap();
+        theirs
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (Stream::tcp(mio::net::TcpStream::from_std(ours)), theirs)
+    }
+
+    #[test]
+    fn a_write_handle_shares_the_descriptor_and_never_keeps_it_open() {
+        let (stream, mut peer) = tcp_pair();
+        let mut handle = stream.write_handle();
+        let n = handle
+            .write_vectored(&[IoSlice::new(b"di"), IoSlice::new(b"rect")])
+            .unwrap();
+        assert_eq!(n, 6);
+        let mut got = [0u8; 6];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"direct");
+
+        // Dropping the stream closes the connection although the handle lives on: the
+        // peer sees the end of the stream, and the handle can no longer write.
+        drop(stream);
+        assert_eq!(
+            peer.read(&mut got).unwrap(),
+            0,
+            "the connection must be closed"
+        );
+        let err = handle.write_vectored(&[IoSlice::new(b"late")]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+    }
+
+    #[test]
+    fn a_stale_write_handle_never_reaches_a_reused_descriptor() {
+        let (stream, _peer) = tcp_pair();
+        let mut stale = stream.write_handle();
+        let old_fd = stream.raw_fd();
+        drop(stream);
+        // The next socket usually gets the lowest free number: the one just closed.
+        let (reused, mut peer) = tcp_pair();
+        let err = stale.write_vectored(&[IoSlice::new(b"stray")]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+        // Nothing reached the new connection, whatever its descriptor's number.
+        peer.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 8];
+        match peer.read(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            other => panic!(
+                "the new connection (fd {} after {old_fd}) got {other:?}",
+                reused.raw_fd()
+            ),
+        }
     }
 }
 

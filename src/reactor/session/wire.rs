@@ -2,7 +2,10 @@
 //! much the next read asks for, and the writer the socket uses on the direct path.
 //!
 //! What must hold: a read grant never follows a size the peer announced (only a constant or
-//! what already arrived), and a direct write leaves any unwritten tail to the session.
+//! what already arrived); a direct write leaves any unwritten tail to the session; and the
+//! direct writer shares the connection's one descriptor without keeping it open (a
+//! [`WriteHandle`] holds the socket only for each write), so the connection still closes
+//! when the session drops its stream, and the writer can never write to it afterwards.
 
 use super::{FRAME_GRANT, MAX_SLICES, READ_CHUNK};
 use crate::pipe::DirectSink;
@@ -49,16 +52,18 @@ pub(super) fn read_plan(
     }
 }
 
-/// The session's side of the direct path: encodes a message and writes it to a second
-/// handle on the connection's socket. Only for connections that send in clear: a CURVE
-/// connection's encoder holds nonce state that lives with the session.
+/// The session's side of the direct path: encodes a message and writes it to the
+/// connection's socket through a non-owning [`WriteHandle`]. Only for connections that send
+/// in clear: a CURVE connection's encoder holds nonce state that lives with the session.
+/// Once the session has dropped its stream, every write fails with `NotConnected` and the
+/// message takes the normal path.
 pub(super) struct DirectWriter {
     handle: WriteHandle,
     scratch: OutBuf,
 }
 
 impl DirectWriter {
-    /// A writer on `handle`, a second handle on the connection's socket.
+    /// A writer on `handle`, a non-owning handle on the connection's socket.
     pub(super) fn new(handle: WriteHandle) -> DirectWriter {
         DirectWriter {
             handle,
