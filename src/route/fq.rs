@@ -5,15 +5,14 @@
 //! busy peer cannot starve the others; an empty pipe leaves the rotation until it is
 //! notified; a closed pipe is removed once drained and reported.
 
-use super::{activate, deactivate, remove_at};
+use super::active::ActiveSet;
 use crate::pipe::{PipeId, PipeReader, ReadError};
 use crate::Message;
 
 /// Round-robin over readable pipes.
 #[derive(Debug, Default)]
 pub(crate) struct FairQueue {
-    pipes: Vec<PipeReader>,
-    active: usize,
+    pipes: ActiveSet<PipeReader>,
     current: usize,
     /// Pipes `has_message` found closed and drained, removed but not yet reported.
     gone: Vec<PipeId>,
@@ -22,22 +21,19 @@ pub(crate) struct FairQueue {
 impl FairQueue {
     /// Adds a pipe to the rotation.
     pub(crate) fn attach(&mut self, reader: PipeReader) {
-        self.pipes.push(reader);
-        let last = self.pipes.len() - 1;
-        activate(&mut self.pipes, &mut self.active, last);
+        self.pipes.push_active(reader);
     }
 
     /// A notification for pipe `id`: it may have messages, or be closed; try it again.
     pub(crate) fn activated(&mut self, id: PipeId) {
-        if let Some(i) = self.pipes.iter().position(|p| p.id() == id) {
-            activate(&mut self.pipes, &mut self.active, i);
+        if let Some(i) = self.pipes.position(id) {
+            self.pipes.activate(i);
         }
     }
 
     /// Removes pipe `id`, returning its end.
     pub(crate) fn remove(&mut self, id: PipeId) -> Option<PipeReader> {
-        let i = self.pipes.iter().position(|p| p.id() == id)?;
-        let r = remove_at(&mut self.pipes, &mut self.active, i);
+        let r = self.pipes.remove(id)?;
         self.fix_current();
         Some(r)
     }
@@ -46,17 +42,17 @@ impl FairQueue {
     /// drained are pushed to `closed`.
     pub(crate) fn recv(&mut self, closed: &mut Vec<PipeId>) -> Option<(Message, PipeId)> {
         self.take_gone(closed);
-        while self.active > 0 {
+        while self.pipes.active() > 0 {
             let i = self.current;
-            match self.pipes[i].try_read() {
+            match self.pipes.get_mut(i).try_read() {
                 Ok(msg) => {
-                    let id = self.pipes[i].id();
-                    self.current = (i + 1) % self.active;
+                    let id = self.pipes.get_mut(i).id();
+                    self.current = (i + 1) % self.pipes.active();
                     return Some((msg, id));
                 }
-                Err(ReadError::Empty) => deactivate(&mut self.pipes, &mut self.active, i),
+                Err(ReadError::Empty) => self.pipes.deactivate(i),
                 Err(ReadError::Closed) => {
-                    let r = remove_at(&mut self.pipes, &mut self.active, i);
+                    let r = self.pipes.remove_at(i);
                     closed.push(r.id());
                 }
             }
@@ -69,13 +65,13 @@ impl FairQueue {
     /// drained ones are removed and reported by the next `recv` or `take_gone` (deactivating
     /// them instead would lose them: no notification comes for a pipe whose writer is gone).
     pub(crate) fn has_message(&mut self) -> bool {
-        while self.active > 0 {
+        while self.pipes.active() > 0 {
             let i = self.current;
-            match self.pipes[i].poll_state() {
+            match self.pipes.get_mut(i).poll_state() {
                 Ok(()) => return true,
-                Err(ReadError::Empty) => deactivate(&mut self.pipes, &mut self.active, i),
+                Err(ReadError::Empty) => self.pipes.deactivate(i),
                 Err(ReadError::Closed) => {
-                    let r = remove_at(&mut self.pipes, &mut self.active, i);
+                    let r = self.pipes.remove_at(i);
                     self.gone.push(r.id());
                 }
             }
@@ -90,7 +86,7 @@ impl FairQueue {
     }
 
     fn fix_current(&mut self) {
-        if self.current >= self.active {
+        if self.current >= self.pipes.active() {
             self.current = 0;
         }
     }

@@ -3,39 +3,35 @@
 //! What must hold: a message goes to exactly one pipe or comes back; a full pipe leaves the
 //! rotation until its reader frees room; a closed pipe is dropped the first time it refuses.
 
-use super::{activate, deactivate, remove_at};
+use super::active::ActiveSet;
 use crate::pipe::{PipeId, PipeWriter, WriteError};
 use crate::Message;
 
 /// Round-robin over writable pipes.
 #[derive(Debug, Default)]
 pub(crate) struct LoadBalancer {
-    pipes: Vec<PipeWriter>,
-    active: usize,
+    pipes: ActiveSet<PipeWriter>,
     current: usize,
 }
 
 impl LoadBalancer {
     /// Adds a pipe to the rotation.
     pub(crate) fn attach(&mut self, writer: PipeWriter) {
-        self.pipes.push(writer);
-        let last = self.pipes.len() - 1;
-        activate(&mut self.pipes, &mut self.active, last);
+        self.pipes.push_active(writer);
     }
 
     /// A notification for pipe `id`: bring it back into the rotation if it has room.
     pub(crate) fn activated(&mut self, id: PipeId) {
-        if let Some(i) = self.pipes.iter().position(|p| p.id() == id) {
-            if i >= self.active && self.pipes[i].has_room() {
-                activate(&mut self.pipes, &mut self.active, i);
+        if let Some(i) = self.pipes.position(id) {
+            if i >= self.pipes.active() && self.pipes.get_mut(i).has_room() {
+                self.pipes.activate(i);
             }
         }
     }
 
     /// Removes pipe `id`, returning its end.
     pub(crate) fn remove(&mut self, id: PipeId) -> Option<PipeWriter> {
-        let i = self.pipes.iter().position(|p| p.id() == id)?;
-        let w = remove_at(&mut self.pipes, &mut self.active, i);
+        let w = self.pipes.remove(id)?;
         self.fix_current();
         Some(w)
     }
@@ -47,21 +43,21 @@ impl LoadBalancer {
         mut msg: Message,
         closed: &mut Vec<PipeId>,
     ) -> Result<PipeId, Message> {
-        while self.active > 0 {
+        while self.pipes.active() > 0 {
             let i = self.current;
-            match self.pipes[i].try_write(msg) {
+            match self.pipes.get_mut(i).try_write(msg) {
                 Ok(()) => {
-                    let id = self.pipes[i].id();
-                    self.current = (i + 1) % self.active;
+                    let id = self.pipes.get_mut(i).id();
+                    self.current = (i + 1) % self.pipes.active();
                     return Ok(id);
                 }
                 Err(WriteError::Full(m)) => {
                     msg = m;
-                    deactivate(&mut self.pipes, &mut self.active, i);
+                    self.pipes.deactivate(i);
                 }
                 Err(WriteError::Closed(m)) => {
                     msg = m;
-                    let w = remove_at(&mut self.pipes, &mut self.active, i);
+                    let w = self.pipes.remove_at(i);
                     closed.push(w.id());
                 }
             }
@@ -72,12 +68,12 @@ impl LoadBalancer {
 
     /// Whether some pipe has room now (for polling). Pipes found full are deactivated.
     pub(crate) fn has_room(&mut self) -> bool {
-        while self.active > 0 {
+        while self.pipes.active() > 0 {
             let i = self.current;
-            if self.pipes[i].has_room() {
+            if self.pipes.get_mut(i).has_room() {
                 return true;
             }
-            deactivate(&mut self.pipes, &mut self.active, i);
+            self.pipes.deactivate(i);
             self.fix_current();
         }
         false
@@ -90,7 +86,7 @@ impl LoadBalancer {
     }
 
     fn fix_current(&mut self) {
-        if self.current >= self.active {
+        if self.current >= self.pipes.active() {
             self.current = 0;
         }
     }

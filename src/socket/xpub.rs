@@ -20,7 +20,7 @@ use crate::pipe::{Pipe, PipeId, PipeReader, ReadError};
 use crate::route::{Distributor, Removed, SubscriptionTrie};
 use crate::{Error, Message, Result, SendError, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Splits a subscription frame into (subscribe?, topic); `None` for any other frame.
 pub(super) fn subscription(frame: &Bytes) -> Option<(bool, Bytes)> {
@@ -56,7 +56,8 @@ pub(crate) struct XPub {
     subscriptions: SubscriptionTrie,
     /// What peers asked for in manual mode, to cancel when they go.
     manual_subscriptions: SubscriptionTrie,
-    readers: Vec<PipeReader>,
+    /// Subscription pipes by id (a notification for one of thousands is a lookup).
+    readers: HashMap<PipeId, PipeReader>,
     pending: VecDeque<(Message, Source)>,
     last_pipe: Option<PipeId>,
     verbose_subs: bool,
@@ -90,15 +91,18 @@ impl XPub {
 
     /// Reads everything queued on pipe `id`, until it is empty (which arms its notification).
     fn read_pipe(&mut self, id: PipeId) {
-        let Some(i) = self.readers.iter().position(|r| r.id() == id) else {
+        if !self.readers.contains_key(&id) {
             return;
-        };
+        }
         loop {
             if !self.publisher_only && self.pending.len() >= PENDING_LIMIT {
                 self.stalled = true;
                 return;
             }
-            match self.readers[i].try_read() {
+            let Some(reader) = self.readers.get_mut(&id) else {
+                return;
+            };
+            match reader.try_read() {
                 Ok(msg) => {
                     log::trace!("XPUB: from peer {id}: {msg:?}");
                     self.handle_peer_message(msg, id)
@@ -163,7 +167,7 @@ impl XPub {
 
     /// Forgets peer `id` and its subscriptions, passing up the cancels that causes.
     fn terminate(&mut self, id: PipeId) {
-        self.readers.retain(|r| r.id() != id);
+        self.readers.remove(&id);
         self.dist.remove(id);
         if self.last_pipe == Some(id) {
             self.last_pipe = None;
@@ -192,7 +196,7 @@ impl Pattern for XPub {
     fn attach(&mut self, pipe: Pipe, _peer: PeerMeta) {
         let id = pipe.id();
         self.dist.attach(pipe.writer);
-        self.readers.push(pipe.reader);
+        self.readers.insert(id, pipe.reader);
         self.read_pipe(id);
     }
 
@@ -229,7 +233,7 @@ impl Pattern for XPub {
             // The stalled pipes were not read to empty, so no notification will come: read
             // them now.
             self.stalled = false;
-            let ids: Vec<PipeId> = self.readers.iter().map(PipeReader::id).collect();
+            let ids: Vec<PipeId> = self.readers.keys().copied().collect();
             for id in ids {
                 self.read_pipe(id);
             }
