@@ -75,7 +75,8 @@ impl Context {
     }
 
     /// A context with `n` I/O threads (at least one), started when first needed. Sockets are
-    /// spread over them in turn.
+    /// spread over them in turn, and each connection a socket accepts goes to the thread
+    /// with the fewest connections (as in libzmq), so one busy listener can use them all.
     ///
     /// # Examples
     ///
@@ -234,6 +235,16 @@ impl Context {
         let threads = reactors.as_ref().map(Vec::as_slice).unwrap_or_default();
         let n = threads.len() as u64;
         Ok(threads[(socket_id % n) as usize].shared.clone())
+    }
+
+    /// Every I/O thread of the context (started by `reactor_for`), for a listener to spread
+    /// its connections over.
+    pub(crate) fn all_reactors(&self) -> Arc<[Arc<ReactorShared>]> {
+        let reactors = lock(&self.inner.reactors);
+        reactors
+            .as_ref()
+            .map(|threads| threads.iter().map(|t| t.shared.clone()).collect())
+            .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
     pub(crate) fn inproc_bind(&self, name: &str, binder: Peer) -> Result<Vec<(Pipe, PeerMeta)>> {

@@ -55,10 +55,20 @@ pub(crate) struct SessionConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum IoCommand {
-    /// Accept connections on `listener` for `socket`.
+    /// Accept connections on `listener` for `socket`, spreading their sessions over the
+    /// I/O threads in `spread` (the context's, this one included).
     Listen {
         key: usize,
         listener: Listener,
+        socket: Arc<SocketLink>,
+        config: Arc<SessionConfig>,
+        endpoint: u64,
+        spread: Arc<[Arc<ReactorShared>]>,
+    },
+    /// Serve `stream`, which another I/O thread's listener accepted, as session `key`.
+    Adopt {
+        key: usize,
+        stream: crate::transport::Stream,
         socket: Arc<SocketLink>,
         config: Arc<SessionConfig>,
         endpoint: u64,
@@ -78,11 +88,13 @@ pub(crate) enum IoCommand {
         key: usize,
         result: std::io::Result<Vec<std::net::SocketAddr>>,
     },
-    /// Close a listener and the sessions it accepted.
+    /// Close a listener and the sessions it accepted. Sent to the listener's thread, which
+    /// then forwards it to the other threads of its spread, after any `Adopt` it sent them.
     Unbind { socket: u64, endpoint: u64 },
     /// Close a connection made by `Connect`.
     Disconnect { socket: u64, endpoint: u64 },
-    /// The socket closed: close its listeners, let its sessions linger.
+    /// The socket closed: close its listeners, let its sessions linger. Sent to the
+    /// socket's thread, which forwards it like `Unbind`.
     CloseSocket { socket: u64 },
     /// The context is terminating.
     Shutdown,
@@ -93,6 +105,9 @@ pub(crate) struct ReactorShared {
     waker: Waker,
     inbox: Mutex<Inbox>,
     next_key: AtomicUsize,
+    /// Sessions assigned to this thread and not yet ended: what listeners compare to
+    /// choose the least-loaded thread for a new connection, as libzmq does.
+    load: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -160,6 +175,7 @@ pub(crate) fn spawn(index: usize) -> io::Result<(Arc<ReactorShared>, JoinHandle<
         waker,
         inbox: Mutex::new(Inbox::default()),
         next_key: AtomicUsize::new(1),
+        load: AtomicUsize::new(0),
     });
     let for_thread = shared.clone();
     let join = std::thread::Builder::new()
@@ -173,6 +189,8 @@ struct ListenerEntry {
     socket: Arc<SocketLink>,
     config: Arc<SessionConfig>,
     endpoint: u64,
+    /// The I/O threads this listener's sessions may go to.
+    spread: Arc<[Arc<ReactorShared>]>,
     /// Accepting paused (no descriptors left) until this time; see `accept_all`.
     retry_at: Option<Instant>,
 }
@@ -295,6 +313,7 @@ impl Reactor {
                 socket,
                 config,
                 endpoint,
+                spread,
             } => {
                 if self.shutting_down {
                     return;
@@ -314,6 +333,7 @@ impl Reactor {
                         socket,
                         config,
                         endpoint,
+                        spread,
                         retry_at: None,
                     },
                 );
@@ -332,6 +352,22 @@ impl Reactor {
                     return;
                 }
                 let session = Session::connect(key, target, pipe, socket, config, endpoint);
+                self.shared.load.fetch_add(1, Ordering::Relaxed);
+                self.sessions.insert(key, session);
+                self.with_session(key, |s, cx| s.start(cx));
+            }
+            IoCommand::Adopt {
+                key,
+                stream,
+                socket,
+                config,
+                endpoint,
+            } => {
+                if self.shutting_down {
+                    self.shared.load.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+                let session = Session::accepted(key, stream, socket, config, endpoint);
                 self.sessions.insert(key, session);
                 self.with_session(key, |s, cx| s.start(cx));
             }
@@ -339,10 +375,14 @@ impl Reactor {
                 self.with_session(key, |s, cx| s.resolved(cx, result));
             }
             IoCommand::Unbind { socket, endpoint } => {
-                self.remove_listeners(|l| l.socket.id == socket && l.endpoint == endpoint);
+                let others =
+                    self.remove_listeners(|l| l.socket.id == socket && l.endpoint == endpoint);
                 self.end_sessions(|s| {
                     s.socket.id == socket && s.endpoint == endpoint && s.is_accepted()
                 });
+                for other in others {
+                    other.send(IoCommand::Unbind { socket, endpoint });
+                }
             }
             IoCommand::Disconnect { socket, endpoint } => {
                 self.end_sessions(|s| {
@@ -350,12 +390,15 @@ impl Reactor {
                 });
             }
             IoCommand::CloseSocket { socket } => {
-                self.remove_listeners(|l| l.socket.id == socket);
+                let others = self.remove_listeners(|l| l.socket.id == socket);
                 for key in keys_where(&self.sessions, |s| s.socket.id == socket) {
                     self.with_session(key, |s, cx| {
                         let linger = s.socket.linger();
                         s.socket_closed(cx, linger)
                     });
+                }
+                for other in others {
+                    other.send(IoCommand::CloseSocket { socket });
                 }
             }
             IoCommand::Shutdown => {
@@ -376,7 +419,13 @@ impl Reactor {
         }
     }
 
-    fn remove_listeners(&mut self, matches: impl Fn(&ListenerEntry) -> bool) {
+    /// Closes the matching listeners, and returns the other I/O threads they spread their
+    /// sessions to (each once), which must hear about it after them.
+    fn remove_listeners(
+        &mut self,
+        matches: impl Fn(&ListenerEntry) -> bool,
+    ) -> Vec<Arc<ReactorShared>> {
+        let mut others: Vec<Arc<ReactorShared>> = Vec::new();
         for key in keys_where(&self.listeners, matches) {
             if let Some(mut l) = self.listeners.remove(&key) {
                 let _ = self.poll.registry().deregister(&mut l.listener);
@@ -384,13 +433,20 @@ impl Reactor {
                 l.socket
                     .monitors
                     .raise(EventKind::Closed, &l.config.endpoint, None);
+                for r in l.spread.iter() {
+                    if !Arc::ptr_eq(r, &self.shared) && !others.iter().any(|o| Arc::ptr_eq(o, r)) {
+                        others.push(r.clone());
+                    }
+                }
             }
         }
+        others
     }
 
     fn end_sessions(&mut self, matches: impl Fn(&Session) -> bool) {
         for key in keys_where(&self.sessions, matches) {
             if let Some(mut s) = self.sessions.remove(&key) {
+                self.shared.load.fetch_sub(1, Ordering::Relaxed);
                 s.close(self.poll.registry());
             }
         }
@@ -416,7 +472,19 @@ impl Reactor {
                         &entry.config.endpoint,
                         Some(&peer),
                     );
-                    let session_key = self.shared.next_key();
+                    let target = least_loaded(&entry.spread, &self.shared);
+                    target.load.fetch_add(1, Ordering::Relaxed);
+                    let session_key = target.next_key();
+                    if !Arc::ptr_eq(&target, &self.shared) {
+                        target.send(IoCommand::Adopt {
+                            key: session_key,
+                            stream,
+                            socket: entry.socket.clone(),
+                            config: entry.config.clone(),
+                            endpoint: entry.endpoint,
+                        });
+                        continue;
+                    }
                     let session = Session::accepted(
                         session_key,
                         stream,
@@ -470,6 +538,7 @@ impl Reactor {
         match f(session, &mut cx) {
             Status::Done => {
                 if let Some(mut s) = self.sessions.remove(&key) {
+                    self.shared.load.fetch_sub(1, Ordering::Relaxed);
                     s.close(self.poll.registry());
                 }
             }
@@ -511,6 +580,21 @@ impl Reactor {
             }
         }
     }
+}
+
+/// The thread of `spread` with the fewest sessions; `own` on a tie, so a single busy
+/// socket's connections stay together until another thread is clearly lighter.
+fn least_loaded(spread: &[Arc<ReactorShared>], own: &Arc<ReactorShared>) -> Arc<ReactorShared> {
+    let mut best = own.clone();
+    let mut best_load = own.load.load(Ordering::Relaxed);
+    for r in spread {
+        let load = r.load.load(Ordering::Relaxed);
+        if load < best_load {
+            best = r.clone();
+            best_load = load;
+        }
+    }
+    best
 }
 
 /// The keys of the entries of `map` that match.

@@ -63,6 +63,7 @@ impl Socket {
             socket: self.link.clone(),
             config: Arc::new(config),
             endpoint: key,
+            spread: self.ctx.all_reactors(),
         });
         self.endpoints.push(EndpointRecord {
             given: endpoint.to_owned(),
