@@ -213,7 +213,15 @@ struct Reactor {
     sessions: HashMap<usize, Session>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     shutting_down: bool,
+    /// A request/reply session had traffic recently: until then the loop polls without
+    /// sleeping (see `HOT_POLL`).
+    hot_until: Option<Instant>,
 }
+
+/// How long the loop keeps polling without sleeping after request/reply traffic. The next
+/// request or reply usually comes within a round trip: finding it with a zero-timeout poll
+/// saves the wake-up of a thread asleep in epoll (and the sender's wake of this thread).
+const HOT_POLL: Duration = Duration::from_micros(50);
 
 impl Reactor {
     fn new(poll: Poll, shared: Arc<ReactorShared>) -> Reactor {
@@ -224,6 +232,7 @@ impl Reactor {
             sessions: HashMap::new(),
             timers: BinaryHeap::new(),
             shutting_down: false,
+            hot_until: None,
         }
     }
 
@@ -232,11 +241,15 @@ impl Reactor {
         let mut ready = Vec::new();
         let mut commands = Vec::new();
         let mut activated = Vec::new();
+        let mut hot = false;
         loop {
-            let timeout = self
-                .timers
-                .peek()
-                .map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()));
+            let timeout = if hot {
+                Some(Duration::ZERO)
+            } else {
+                self.timers
+                    .peek()
+                    .map(|Reverse((t, _))| t.saturating_duration_since(Instant::now()))
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!("I/O thread poll failed: {e}");
@@ -252,6 +265,7 @@ impl Reactor {
                 };
                 (e.token().0, ready)
             }));
+            let mut traffic = false;
             for (key, ready) in ready.drain(..) {
                 if key == WAKER.0 {
                     continue;
@@ -260,13 +274,24 @@ impl Reactor {
                     self.accept_all(key);
                 } else {
                     self.with_session(key, |s, cx| s.on_io(cx, ready));
+                    traffic |= self.sessions.get(&key).is_some_and(Session::replies);
                 }
             }
+            let now = Instant::now();
+            if traffic {
+                self.hot_until = Some(now + HOT_POLL);
+            }
+            hot = self.hot_until.is_some_and(|t| now < t);
             {
                 let mut inbox = self.shared.lock();
-                inbox.woken = false;
+                // While hot, the loop looks at the inbox on every turn anyway: senders need
+                // not wake it (`ReactorShared::wake` skips the waker while this is set).
+                inbox.woken = hot;
                 std::mem::swap(&mut inbox.commands, &mut commands);
                 std::mem::swap(&mut inbox.activated, &mut activated);
+            }
+            if hot && activated.is_empty() && commands.is_empty() {
+                std::thread::yield_now();
             }
             // Pipe activations first: a socket that sends and then closes with linger 0
             // expects what it sent before closing to go out if it can (as in libzmq,
@@ -275,6 +300,10 @@ impl Reactor {
             activated.dedup();
             for key in activated.drain(..) {
                 self.with_session(key, |s, cx| s.on_pipe(cx));
+                if self.sessions.get(&key).is_some_and(Session::replies) {
+                    self.hot_until = Some(Instant::now() + HOT_POLL);
+                    hot = true;
+                }
             }
             for command in commands.drain(..) {
                 self.handle(command);

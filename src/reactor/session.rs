@@ -252,6 +252,12 @@ impl Session {
         )
     }
 
+    /// Whether this is a request/reply session (REQ, REP), whose next message usually
+    /// follows within a round trip (see `HOT_POLL`).
+    pub(super) fn replies(&self) -> bool {
+        matches!(self.config.socket_type, SocketType::Req | SocketType::Rep)
+    }
+
     /// Whether the connection was accepted (rather than made by connect).
     pub(super) fn is_accepted(&self) -> bool {
         matches!(self.origin, Origin::Accepted(_))
