@@ -26,6 +26,8 @@ pub(crate) use direct::{with_replying, DirectOut, DirectSink};
 use crate::mailbox::Notifier;
 use crate::zmtp::OutBuf;
 use crate::Message;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +39,34 @@ static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 /// Allocates a fresh pipe id.
 pub(crate) fn next_pipe_id() -> PipeId {
     NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A map keyed by pipe id, hashed with one multiplication: pipe ids are our own sequential
+/// counters, never chosen by a peer, so they need no protection against flooding, and a
+/// publisher looks one up per subscriber per message (SipHash cost more than the rest of
+/// choosing the subscriber).
+pub(crate) type IdMap<V> = HashMap<PipeId, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`]: Fibonacci hashing of the id, which spreads sequential ids over
+/// the table's high bits, which hashbrown uses.
+#[derive(Default, Clone, Copy, Debug)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used for pipe ids; anything else still hashes, slowly.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// The reader tells a blocked writer about free room every this many messages (and when

@@ -6,8 +6,7 @@
 //! after every operation (each swap updates both moved entries); the active prefix is
 //! `[0, active)`.
 
-use crate::pipe::{PipeId, PipeReader, PipeWriter};
-use std::collections::HashMap;
+use crate::pipe::{IdMap, PipeId, PipeReader, PipeWriter};
 
 /// Something with a pipe id.
 pub(crate) trait Keyed {
@@ -30,7 +29,7 @@ impl Keyed for PipeWriter {
 #[derive(Debug)]
 pub(crate) struct ActiveSet<T> {
     items: Vec<T>,
-    index: HashMap<PipeId, usize>,
+    index: IdMap<usize>,
     active: usize,
 }
 
@@ -38,7 +37,7 @@ impl<T> Default for ActiveSet<T> {
     fn default() -> Self {
         ActiveSet {
             items: Vec::new(),
-            index: HashMap::new(),
+            index: IdMap::default(),
             active: 0,
         }
     }

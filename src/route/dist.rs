@@ -8,10 +8,9 @@
 //! Each pipe gets a message at most once however often it was marked. Cloning a message
 //! for each pipe costs reference counts, not copies of the frames.
 
-use crate::pipe::{PipeId, PipeWriter, WriteError};
+use crate::pipe::{IdMap, PipeId, PipeWriter, WriteError};
 use crate::DropReason;
 use crate::Message;
-use std::collections::HashMap;
 
 #[derive(Debug)]
 struct Slot {
@@ -26,7 +25,7 @@ struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Distributor {
     slots: Vec<Slot>,
-    index: HashMap<PipeId, usize>,
+    index: IdMap<usize>,
     /// Slot indices marked since the last send, each once.
     marked: Vec<usize>,
     /// Scratch for the pipes found closed during one send.

@@ -7,7 +7,7 @@
 //!   it asked for none, and is refused while a live peer holds the id it asked for.
 //! - A routed message goes whole to its pipe or comes back; a pipe found closed is removed.
 
-use crate::pipe::{PipeId, PipeWriter, WriteError};
+use crate::pipe::{IdMap, PipeId, PipeWriter, WriteError};
 use crate::Message;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ pub(crate) struct Added {
 #[derive(Debug)]
 pub(crate) struct RoutingTable {
     by_id: HashMap<Bytes, PipeWriter>,
-    by_pipe: HashMap<PipeId, Bytes>,
+    by_pipe: IdMap<Bytes>,
     names: HashMap<Bytes, PipeId>,
     next_generated: u32,
 }
@@ -63,7 +63,7 @@ impl RoutingTable {
     pub(crate) fn with_seed(seed: u32) -> RoutingTable {
         RoutingTable {
             by_id: HashMap::new(),
-            by_pipe: HashMap::new(),
+            by_pipe: IdMap::default(),
             names: HashMap::new(),
             next_generated: seed,
         }

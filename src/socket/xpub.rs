@@ -16,11 +16,11 @@
 //! - As a PUB it passes nothing up.
 
 use super::pattern::{unsupported_option, Pattern, PeerMeta, TypeOption};
-use crate::pipe::{Pipe, PipeId, PipeReader, ReadError};
+use crate::pipe::{IdMap, Pipe, PipeId, PipeReader, ReadError};
 use crate::route::{Distributor, Removed, SubscriptionTrie};
 use crate::{Error, Message, Result, SendError, SocketType};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Splits a subscription frame into (subscribe?, topic); `None` for any other frame.
 pub(super) fn subscription(frame: &Bytes) -> Option<(bool, Bytes)> {
@@ -57,7 +57,7 @@ pub(crate) struct XPub {
     /// What peers asked for in manual mode, to cancel when they go.
     manual_subscriptions: SubscriptionTrie,
     /// Subscription pipes by id (a notification for one of thousands is a lookup).
-    readers: HashMap<PipeId, PipeReader>,
+    readers: IdMap<PipeReader>,
     pending: VecDeque<(Message, Source)>,
     last_pipe: Option<PipeId>,
     verbose_subs: bool,
