@@ -160,6 +160,9 @@ fn handshake(
     subs: &[Vec<u8>],
     deadline: Instant,
 ) -> std::io::Result<TcpStream> {
+    // a loopback handshake that takes seconds means the server stopped accepting (its fd
+    // limit, say): give up on it after 5 s rather than waiting for the whole deadline
+    let deadline = deadline.min(Instant::now() + Duration::from_secs(5));
     let left = |d: Instant| {
         d.checked_duration_since(Instant::now())
             .filter(|l| !l.is_zero())

@@ -48,10 +48,9 @@ pub fn status_kib(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
+/// Open fds of this process; `None` when even listing them fails for want of an fd (EMFILE).
+fn open_fds() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count())
 }
 
 /// Context switches (voluntary, involuntary) summed over every thread of this process.
@@ -107,7 +106,7 @@ enum Kind {
 }
 
 enum Srv {
-    F(ferrozmq::Socket),
+    F(Box<ferrozmq::Socket>),
     Z(zmq::Socket, zmq::Message),
     O(omq_tokio::blocking::Socket),
 }
@@ -150,7 +149,7 @@ impl Ctx {
                 if let Some(h) = hwm {
                     s.set_rcvhwm(h).map_err(e)?;
                 }
-                Srv::F(s)
+                Srv::F(Box::new(s))
             }
             Ctx::Z(c) => {
                 let t = match k {
@@ -405,15 +404,21 @@ fn conn(
     let rss1 = status_kib("VmRSS:");
     let fds1 = open_fds();
     out("connected", connected);
-    out(
-        "fds_per_conn",
-        (fds1 - fds0.min(fds1)) as f64 / connected.max(1) as f64,
-    );
-    out("open_fds", fds1);
+    match (fds0, fds1) {
+        (Some(a), Some(b)) => {
+            out(
+                "fds_per_conn",
+                b.saturating_sub(a) as f64 / connected.max(1) as f64,
+            );
+            out("open_fds", b);
+        }
+        _ => out("fd_exhausted", 1),
+    }
     if (connected as usize) < n {
         std::mem::forget((s, ctx));
         return Err(format!(
-            "only {connected} of {n} peers connected (server holds {fds1} fds)"
+            "only {connected} of {n} peers connected (server fds: {})",
+            fds1.map_or("exhausted".to_string(), |f| f.to_string())
         ));
     }
     out("connect_s", connect_s);
@@ -511,7 +516,7 @@ fn fanout(
         for m in &msgs {
             s.publish(m)?;
             published += 1;
-            if published % 256 == 0 && Instant::now() >= end {
+            if published.is_multiple_of(256) && Instant::now() >= end {
                 break 'outer;
             }
         }
@@ -530,6 +535,7 @@ fn fanout(
     out("delivered", delivered);
     out("rate", delivered as f64 / secs);
     out("cpu_ns_per_published", cpu * 1e9 / published.max(1) as f64);
+    out("cpu_ns_per_delivered", cpu * 1e9 / delivered.max(1) as f64);
     if mode == "pub" {
         let offered = published as f64 * n as f64;
         out("drop_rate", 1.0 - delivered as f64 / offered.max(1.0));
@@ -581,7 +587,7 @@ fn idle(imp: &str, n: usize, ms: u64) -> Result<(), String> {
     let (v1, i1) = ctx_switches();
     out("sockets", socks.len());
     out("threads", threads());
-    out("open_fds", open_fds());
+    out("open_fds", open_fds().unwrap_or(0));
     out("idle_s", secs);
     out("cpu_ms_per_s", cpu * 1e3 / secs);
     // our own sleep is one voluntary switch of the main thread; the rest are wake-ups
