@@ -22,6 +22,8 @@ pub const FANOUT_SUBS: [usize; 4] = [1, 10, 100, 1_000];
 pub const TRIE_TOPICS: [usize; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
 pub const IDLE_SOCKETS: usize = 1_000;
 pub const IO_THREADS: [usize; 3] = [1, 2, 4];
+/// Rounds of the fan-out points (not with --quick).
+pub const FANOUT_ROUNDS: usize = 3;
 
 /// One data point: its group, implementation, peer (or topic, or socket) count, I/O threads,
 /// and the figures its server printed.
@@ -148,17 +150,22 @@ pub fn run(filters: &[String], quick: bool) -> ScaleResults {
             }
         }
     }
-    for n in FANOUT_SUBS {
-        for imp in SCALE_IMPS {
-            let args = vec![
-                "pub".into(),
-                imp.into(),
-                s(n),
-                s(1),
-                window_ms.to_string(),
-                "10000".into(),
-            ];
-            point("fanout", imp, n, 1, args);
+    // Fan-out swings most from one run to the next (the publisher, the I/O thread and the
+    // subscribers share 2 cores) and carries a ratio target: FANOUT_ROUNDS rounds, the
+    // implementations taking turns, medians (`merge`).
+    for _ in 0..if quick { 1 } else { FANOUT_ROUNDS } {
+        for n in FANOUT_SUBS {
+            for imp in SCALE_IMPS {
+                let args = vec![
+                    "pub".into(),
+                    imp.into(),
+                    s(n),
+                    s(1),
+                    window_ms.to_string(),
+                    "10000".into(),
+                ];
+                point("fanout", imp, n, 1, args);
+            }
         }
     }
     for k in TRIE_TOPICS.into_iter().filter(|&k| k <= max_topics) {
@@ -203,7 +210,43 @@ pub fn run(filters: &[String], quick: bool) -> ScaleResults {
     if r.points.is_empty() {
         r.note = Some("Not measured in this run (a --filter without `scale`).".into());
     }
+    r.points = merge(std::mem::take(&mut r.points));
     r
+}
+
+/// One point per (group, implementation, n, I/O threads): the median of each figure over
+/// the rounds that succeeded (`rounds` says how many); an error only if every round failed.
+fn merge(points: Vec<ScalePoint>) -> Vec<ScalePoint> {
+    let mut out: Vec<(ScalePoint, Vec<ScalePoint>)> = Vec::new();
+    for p in points {
+        let key = |q: &ScalePoint| (q.group.clone(), q.imp.clone(), q.n, q.io);
+        match out.iter_mut().find(|(first, _)| key(first) == key(&p)) {
+            Some((_, all)) => all.push(p),
+            None => out.push((p.clone(), vec![p])),
+        }
+    }
+    out.into_iter()
+        .map(|(first, all)| {
+            let ok: Vec<&ScalePoint> = all.iter().filter(|p| p.error.is_none()).collect();
+            if ok.is_empty() {
+                return first;
+            }
+            let mut m = BTreeMap::new();
+            for k in ok[0].m.keys() {
+                let mut v: Vec<f64> = ok.iter().filter_map(|p| p.get(k)).collect();
+                v.sort_by(|a, b| a.total_cmp(b));
+                if !v.is_empty() {
+                    m.insert(k.clone(), v[v.len() / 2]);
+                }
+            }
+            m.insert("rounds".into(), ok.len() as f64);
+            ScalePoint {
+                m,
+                error: None,
+                ..first
+            }
+        })
+        .collect()
 }
 
 /// One server process, killed if it outlives its limit; its `key=value` lines are the point.
