@@ -240,8 +240,12 @@ fn conn_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
         let thr = match (f(10, "rate", "ferrozmq"), top) {
             (Some(b), Some(n)) => match f(n, "rate", "ferrozmq") {
                 Some(v) => format!(
-                    "{:.2}× the 10-peer throughput at {n} peers {}",
+                    "{:.2}× the 10-peer throughput at {n} peers{} {}",
                     v / b,
+                    match (f(10, "rate", "libzmq"), f(n, "rate", "libzmq")) {
+                        (Some(lb), Some(lv)) if lb > 0.0 => format!(" (libzmq: {:.2}×)", lv / lb),
+                        _ => String::new(),
+                    },
                     if n < 10_000 {
                         "(10,000 not measured)"
                     } else if v * 2.0 >= b {
