@@ -14,6 +14,9 @@
 //!   through perf tools; see curve.rs)
 //!   --report-only JSON  regenerate the report from a saved results file, measure nothing
 //!   --rss-probe IMP     (internal) the memory probe child process
+//!   (`--filter scale` selects the scale section: 1 .. 10,000 peers, fan-out, idle sockets,
+//!   I/O threads, each implementation's server in a process of its own; see scale.rs)
+//!   --scale-server ..., --scale-peers ...  (internal) the scale section's processes
 
 mod asynch;
 mod curve;
@@ -23,6 +26,10 @@ mod memory;
 mod perftools;
 mod raw;
 mod report;
+mod scale;
+mod scale_peers;
+mod scale_report;
+mod scale_server;
 mod sync;
 mod watchdog;
 mod zmqrs;
@@ -130,6 +137,11 @@ fn main() {
     if args.first().map(String::as_str) == Some("--rss-probe") {
         memory::child(args.get(1).map(String::as_str).unwrap_or("ferrozmq"));
         return;
+    }
+    match args.first().map(String::as_str) {
+        Some("--scale-server") => return scale_server::child(&args[1..]),
+        Some("--scale-peers") => return scale_peers::child(&args[1..]),
+        _ => {}
     }
     let mut opts = Opts {
         out: repo_root().join("docs/performance.md"),
@@ -424,6 +436,13 @@ fn main() {
     drop(_rt_guard);
     watchdog::leave();
 
+    // 4b. scale: 1 .. 10,000 peers, fan-out, idle sockets, I/O threads (processes).
+    let scale = if scale::wanted(&opts.filters) {
+        scale::run(&opts.filters, opts.quick)
+    } else {
+        scale::ScaleResults::default()
+    };
+
     // 5. memory: a PUSH whose PULL stopped reading, in a child process.
     let mem = if opts.filters.is_empty() || opts.filters.iter().any(|f| f == "memory") {
         memory::run_all()
@@ -452,6 +471,7 @@ fn main() {
     run.memory = mem;
     run.perf = perf;
     run.curve = curve;
+    run.scale = scale;
     if let Err(e) = run.save(&results_path) {
         eprintln!("cannot save {}: {e}", results_path.display());
     }

@@ -22,6 +22,7 @@ pub struct Run {
     pub memory: Vec<Probe>,
     pub perf: PerfResults,
     pub curve: CurveResults,
+    pub scale: crate::scale::ScaleResults,
     pub machine: Vec<(String, String)>,
     pub date: String,
     pub elapsed: Duration,
@@ -75,6 +76,7 @@ impl Run {
             memory: Vec::new(),
             perf: PerfResults::default(),
             curve: CurveResults::default(),
+            scale: Default::default(),
             machine: machine(),
             date: sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
             elapsed,
@@ -98,6 +100,7 @@ impl Run {
                     "lat_us": r.lat_us, "error": r.error})).collect::<Vec<_>>(),
             },
             "curve": self.curve.to_json(),
+            "scale": self.scale.to_json(),
             "machine": self.machine.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "date": self.date, "elapsed_s": self.elapsed.as_secs_f64(), "quick": self.quick,
             "notes": self.notes,
@@ -143,6 +146,7 @@ impl Run {
                     .collect(),
             },
             curve: CurveResults::from_json(&v["curve"]),
+            scale: crate::scale::ScaleResults::from_json(&v["scale"]),
             machine: v["machine"]
                 .as_array()
                 .into_iter()
@@ -281,6 +285,7 @@ pub fn write(path: &Path, run: &Run) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("perf"))?;
     std::fs::write(dir.join("perf/throughput.svg"), svg(run, false))?;
     std::fs::write(dir.join("perf/latency.svg"), svg(run, true))?;
+    crate::scale_report::write_svgs(&dir.join("perf"), &run.scale)?;
     std::fs::write(path, markdown(run, &log))
 }
 
@@ -653,6 +658,8 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w);
 
     curve_section(w, &run.curve);
+
+    crate::scale_report::section(w, &run.scale);
 
     perf_section(w, &run.perf);
 
