@@ -379,12 +379,13 @@ fn markdown(run: &Run, log: &str) -> String {
          with tokio sessions, and 64 KiB throughput about 5 k msg/s against 11–22 k. The \
          current-thread runtime beat the multi-thread one on latency (tcp 64 B 16 µs against \
          50 µs) and on most throughput points. io_uring applies to tcp only; ipc and inproc \
-         always use tokio. In the current-thread form the sending end in `block_on` over a current-thread runtime on \
-         the bench thread, the receiving end (PULL, REP, every SUB or PULL of the fan-out points) \
-         as tasks on a current-thread runtime of its own thread, the async group's shape (the \
-         multi-thread form is zmq.rs's shape: one runtime, a worker per core). One \
-         rzmq `Context` per data point with `ZMQ_BLOCKY` off (linger 0), SNDHWM/RCVHWM set to \
-         1000 like the others' default (rzmq's own default is 256). The other forms can be \
+         always use tokio. In the current-thread form the sending end runs in `block_on` over a current-thread runtime \
+         on the bench thread and the receiving end (PULL, REP, every SUB or PULL of the fan-out \
+         points) as tasks on a current-thread runtime on a thread of its own, the async group's shape (the \
+         multi-thread form is zmq.rs's shape: one runtime, a worker per core). Each \
+         end has an rzmq `Context` of its own (one shared for inproc) with `ZMQ_BLOCKY` off \
+         (linger 0), SNDHWM/RCVHWM set to 1000 like the others' default (rzmq's own default is \
+         256; 100 000 in the fan-out, as for the others). The other forms can be \
          measured with `FERROZMQ_BENCH_RZMQ_FORM=ct|mt[,tokio]`.\n\
          - Payloads are a static `Bytes` per size, sent zero-copy where the API allows (ferrozmq, \
          OMQ.rs, zmq.rs), so cloning it per message touches no shared reference count (one heap \
