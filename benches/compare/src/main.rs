@@ -1,4 +1,4 @@
-//! `ferrozmq-bench`: ferrozmq, libzmq, OMQ.rs and zmq.rs side by side in one run, plus the
+//! `ferrozmq-bench`: ferrozmq, libzmq, OMQ.rs, rzmq and zmq.rs side by side in one run, plus the
 //! raw-socket floor, libzmq's own perf tools cross-run against ferrozmq's, and a memory probe.
 //! Writes docs/performance.md and docs/perf/{throughput,latency}.svg.
 //!
@@ -26,6 +26,7 @@ mod memory;
 mod perftools;
 mod raw;
 mod report;
+mod rzmq;
 mod scale;
 mod scale_peers;
 mod scale_report;
@@ -44,7 +45,7 @@ use sync::SyncLib;
 
 pub const SIZES: [usize; 5] = [1, 64, 1024, 64 * 1024, 1024 * 1024];
 pub const TRANSPORTS: [&str; 3] = ["inproc", "ipc", "tcp"];
-pub const IMPS: [&str; 4] = ["ferrozmq", "libzmq", "omq", "zmq.rs"];
+pub const IMPS: [&str; 5] = ["ferrozmq", "libzmq", "omq", "rzmq", "zmq.rs"];
 pub const FANOUT_SUBS: [usize; 3] = [1, 10, 100];
 /// Rounds per throughput or latency data point (see `main`).
 pub const ROUNDS: usize = 3;
@@ -265,6 +266,8 @@ fn main() {
                                 ("raw", Kind::Latency) => raw::Lat::fixture(transport, size),
                                 ("zmq.rs", Kind::Throughput) => zmqrs::Thr::fixture(rt, &ep, size),
                                 ("zmq.rs", Kind::Latency) => zmqrs::Lat::fixture(rt, &ep, size),
+                                ("rzmq", Kind::Throughput) => crate::rzmq::Thr::fixture(&ep, size),
+                                ("rzmq", Kind::Latency) => crate::rzmq::Lat::fixture(&ep, size),
                                 (_, Kind::Throughput) => {
                                     sync::Thr::fixture(sync_lib(imp), &ep, size)
                                 }
@@ -397,6 +400,7 @@ fn main() {
                     let ep = endpoint("tcp");
                     match imp {
                         "zmq.rs" => zmqrs::Fanout::fixture(rt, &ep, FANOUT_SIZE, subs),
+                        "rzmq" => crate::rzmq::Fanout::fixture(&ep, FANOUT_SIZE, subs),
                         _ => sync::Fanout::fixture(sync_lib(imp), &ep, FANOUT_SIZE, subs),
                     }
                 },
@@ -427,6 +431,7 @@ fn main() {
                 let ep = endpoint("tcp");
                 match imp {
                     "zmq.rs" => zmqrs::PushMany::fixture(rt, &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
+                    "rzmq" => crate::rzmq::PushMany::fixture(&ep, FANOUT_SIZE, PUSH_MANY_PULLS),
                     _ => sync::PushMany::fixture(sync_lib(imp), &ep, FANOUT_SIZE, PUSH_MANY_PULLS),
                 }
             },

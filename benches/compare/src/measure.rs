@@ -37,7 +37,7 @@ pub enum Kind {
 pub struct Point {
     pub scenario: String,  // "thr", "lat", "fanout", "push_many"
     pub transport: String, // inproc | ipc | tcp
-    pub imp: String,       // ferrozmq | libzmq | omq | zmq.rs | raw
+    pub imp: String,       // ferrozmq | libzmq | omq | rzmq | zmq.rs | raw
     pub size: usize,
     pub peers: usize,
     /// median messages per second (throughput) or round trips per second (latency)

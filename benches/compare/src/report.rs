@@ -66,6 +66,7 @@ fn machine() -> Vec<(String, String)> {
         ("memory".into(), mem),
         ("kernel".into(), sh("uname", &["-sr"])),
         ("rustc".into(), sh("rustc", &["-V"])),
+        (RZMQ_FORM_KEY.into(), crate::rzmq::form().describe()),
     ]
 }
 
@@ -289,6 +290,18 @@ pub fn write(path: &Path, run: &Run) -> std::io::Result<()> {
     std::fs::write(path, markdown(run, &log))
 }
 
+/// The rzmq form the run used, as recorded in its machine table.
+fn rzmq_form(run: &Run) -> String {
+    run.machine
+        .iter()
+        .find(|(k, _)| k == RZMQ_FORM_KEY)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| crate::rzmq::FORM.describe())
+}
+
+/// The machine-table row that records rzmq's form (kept in results.json).
+const RZMQ_FORM_KEY: &str = "rzmq form";
+
 fn markdown(run: &Run, log: &str) -> String {
     let mut m = String::new();
     let w = &mut m;
@@ -300,11 +313,12 @@ fn markdown(run: &Run, log: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "ferrozmq against libzmq 4.3.4 (crate `zmq` 0.10), OMQ.rs (crate `omq-tokio` 0.33) and \
-         zmq.rs (crate `zeromq` 0.7), all measured in one run of one process, plus the raw-socket \
-         floor. Medians; in brackets the CPU time the whole process spent (user + system, every \
+        "ferrozmq against libzmq 4.3.4 (crate `zmq` 0.10), OMQ.rs (crate `omq-tokio` 0.33), rzmq \
+         (crate `rzmq` {}) and zmq.rs (crate `zeromq` 0.7), all measured in one run of one process, \
+         plus the raw-socket floor. Medians; in brackets the CPU time the whole process spent (user + system, every \
          thread, both ends): CPU seconds per million messages for throughput, CPU µs per round trip \
-         for latency.\n"
+         for latency.\n",
+        crate::rzmq::VERSION
     );
     if run.quick {
         let _ = writeln!(
@@ -362,6 +376,22 @@ fn markdown(run: &Run, log: &str) -> String {
          - zmq.rs is async-only: a multi-thread tokio runtime with the default worker count (one per \
          core), the sending end in `block_on` on the bench thread, the receiving end as a spawned \
          task. zmq.rs has no inproc transport (n/a).\n\
+         - rzmq {rzmq_version} (built with its `io-uring` feature) is async-only too; the tables run \
+         it as **{rzmq_form}**, the fastest of its forms measured on this machine (quick runs of \
+         throughput and latency at 64 B, 1 KiB and 64 KiB: current-thread against multi-thread \
+         runtime, io_uring against plain tokio TCP sessions). io_uring works in this container \
+         (rings are set up and used) but lost: on tcp 64 B about 54 µs one-way against 17 µs \
+         with tokio sessions, and 64 KiB throughput about 5 k msg/s against 11–22 k. The \
+         current-thread runtime beat the multi-thread one on latency (tcp 64 B 16 µs against \
+         50 µs) and on most throughput points. io_uring applies to tcp only; ipc and inproc \
+         always use tokio. In the current-thread form the sending end runs in `block_on` over a current-thread runtime \
+         on the bench thread and the receiving end (PULL, REP, every SUB or PULL of the fan-out \
+         points) as tasks on a current-thread runtime on a thread of its own, the async group's shape (the \
+         multi-thread form is zmq.rs's shape: one runtime, a worker per core). Each \
+         end has an rzmq `Context` of its own (one shared for inproc) with `ZMQ_BLOCKY` off \
+         (linger 0), SNDHWM/RCVHWM set to 1000 like the others' default (rzmq's own default is \
+         256; 100 000 in the fan-out, as for the others). The other forms can be \
+         measured with `FERROZMQ_BENCH_RZMQ_FORM=ct|mt[,tokio]`.\n\
          - Payloads are a static `Bytes` per size, sent zero-copy where the API allows (ferrozmq, \
          OMQ.rs, zmq.rs), so cloning it per message touches no shared reference count (one heap \
          `Bytes` cloned for every message makes the sender and the I/O thread bump one counter \
@@ -376,10 +406,14 @@ fn markdown(run: &Run, log: &str) -> String {
          - PUB fan-out: {FANOUT_SIZE} B messages over tcp, every SUB subscribed to the prefix `A`, \
          which every message matches. The PUB sends batches of {} messages and waits until every \
          SUB has all of them (far below every HWM, so nothing is dropped); the rate is messages \
-         published per second (each reaches every SUB). One thread (task for zmq.rs) reads all SUBs.\n\
+         published per second (each reaches every SUB). One thread (task for zmq.rs and rzmq) reads all SUBs.\n\
          - One PUSH to {PUSH_MANY_PULLS} PULLs: {FANOUT_SIZE} B over tcp; each PULL on its own thread \
-         (zmq.rs: its own task).\n",
-        crate::sync::BATCH
+         (zmq.rs, rzmq: its own task). rzmq runs this point in its multi-thread form whatever the \
+         tables' form: in the current-thread form about a third of the first 1000 messages reached \
+         the PULLs and the rest never did (20 s timeout).\n",
+        crate::sync::BATCH,
+        rzmq_version = crate::rzmq::VERSION,
+        rzmq_form = rzmq_form(run),
     );
 
     targets(w, run);
@@ -393,9 +427,9 @@ fn markdown(run: &Run, log: &str) -> String {
         let _ = writeln!(w, "### {t}\n");
         let _ = writeln!(
             w,
-            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+            "| size | ferrozmq | libzmq | OMQ.rs | rzmq | zmq.rs | raw stream |"
         );
-        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
         for s in SIZES {
             let row: Vec<String> = IMPS
                 .iter()
@@ -413,9 +447,9 @@ fn markdown(run: &Run, log: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | of raw stream |"
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ rzmq | ÷ zmq.rs | of raw stream |"
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in SIZES {
             let f = run.thr(t, "ferrozmq", s);
@@ -429,10 +463,11 @@ fn markdown(run: &Run, log: &str) -> String {
             };
             let _ = writeln!(
                 w,
-                "| {t} | {} | {} | {} | {} | {raw} |",
+                "| {t} | {} | {} | {} | {} | {} | {raw} |",
                 size_label(s),
                 ratio(f, run.thr(t, "libzmq", s)),
                 ratio(f, run.thr(t, "omq", s)),
+                ratio(f, run.thr(t, "rzmq", s)),
                 if applicable(t, "zmq.rs") {
                     ratio(f, run.thr(t, "zmq.rs", s))
                 } else {
@@ -452,9 +487,9 @@ fn markdown(run: &Run, log: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "| transport | size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw stream |"
+        "| transport | size | ferrozmq | libzmq | OMQ.rs | rzmq | zmq.rs | raw stream |"
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in [64 * 1024, 1024 * 1024] {
             let row: Vec<String> = IMPS
@@ -485,9 +520,9 @@ fn markdown(run: &Run, log: &str) -> String {
         let _ = writeln!(w, "### {t}\n");
         let _ = writeln!(
             w,
-            "| size | ferrozmq | libzmq | OMQ.rs | zmq.rs | raw ping-pong |"
+            "| size | ferrozmq | libzmq | OMQ.rs | rzmq | zmq.rs | raw ping-pong |"
         );
-        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
         for s in SIZES {
             let row: Vec<String> = IMPS
                 .iter()
@@ -505,9 +540,9 @@ fn markdown(run: &Run, log: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs | ÷ raw ping-pong |"
+        "| transport | size | ÷ libzmq | ÷ OMQ.rs | ÷ rzmq | ÷ zmq.rs | ÷ raw ping-pong |"
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
     for t in TRANSPORTS {
         for s in SIZES {
             let f = run.lat(t, "ferrozmq", s);
@@ -520,10 +555,11 @@ fn markdown(run: &Run, log: &str) -> String {
             };
             let _ = writeln!(
                 w,
-                "| {t} | {} | {} | {} | {} | {} |",
+                "| {t} | {} | {} | {} | {} | {} | {} |",
                 size_label(s),
                 na("libzmq"),
                 na("omq"),
+                na("rzmq"),
                 na("zmq.rs"),
                 na("raw")
             );
@@ -538,9 +574,9 @@ fn markdown(run: &Run, log: &str) -> String {
     );
     let _ = writeln!(
         w,
-        "| SUBs | ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+        "| SUBs | ferrozmq | libzmq | OMQ.rs | rzmq | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ rzmq | ÷ zmq.rs |"
     );
-    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in FANOUT_SUBS {
         let row: Vec<String> = IMPS
             .iter()
@@ -557,10 +593,11 @@ fn markdown(run: &Run, log: &str) -> String {
         let f = r("ferrozmq");
         let _ = writeln!(
             w,
-            "| {n} | {} | {} | {} | {} |",
+            "| {n} | {} | {} | {} | {} | {} |",
             row.join(" | "),
             ratio(f, r("libzmq")),
             ratio(f, r("omq")),
+            ratio(f, r("rzmq")),
             ratio(f, r("zmq.rs"))
         );
     }
@@ -568,9 +605,9 @@ fn markdown(run: &Run, log: &str) -> String {
     let _ = writeln!(w, "## One PUSH to {PUSH_MANY_PULLS} PULLs, tcp, {FANOUT_SIZE} B: msg/s (CPU s per 1 M msgs)\n");
     let _ = writeln!(
         w,
-        "| ferrozmq | libzmq | OMQ.rs | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ zmq.rs |"
+        "| ferrozmq | libzmq | OMQ.rs | rzmq | zmq.rs | ferrozmq ÷ libzmq | ÷ OMQ.rs | ÷ rzmq | ÷ zmq.rs |"
     );
-    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     {
         let row: Vec<String> = IMPS
             .iter()
@@ -590,10 +627,11 @@ fn markdown(run: &Run, log: &str) -> String {
         let f = r("ferrozmq");
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             row.join(" | "),
             ratio(f, r("libzmq")),
             ratio(f, r("omq")),
+            ratio(f, r("rzmq")),
             ratio(f, r("zmq.rs"))
         );
     }
@@ -1177,10 +1215,11 @@ fn targets(w: &mut String, run: &Run) {
 // ---------------------------------------------------------------------------------------------
 // SVG plots, hand-written: three panels (inproc, ipc, tcp), log-log, a line per implementation.
 
-const COLORS: [(&str, &str, &str); 5] = [
+const COLORS: [(&str, &str, &str); 6] = [
     ("ferrozmq", "ferrozmq", "#d62728"),
     ("libzmq", "libzmq", "#1f77b4"),
     ("omq", "OMQ.rs", "#2ca02c"),
+    ("rzmq", "rzmq", "#ff7f0e"),
     ("zmq.rs", "zmq.rs", "#9467bd"),
     ("raw", "raw socket", "#7f7f7f"),
 ];
