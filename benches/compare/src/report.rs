@@ -417,6 +417,7 @@ fn markdown(run: &Run, log: &str) -> String {
     );
 
     targets(w, run);
+    targets12(w, run);
 
     // throughput tables
     let _ = writeln!(
@@ -1210,6 +1211,414 @@ fn targets(w: &mut String, run: &Run) {
         }
     }
     let _ = writeln!(w);
+}
+
+/// One condition of an issue-12 target: ferrozmq's figure over a reference, against a goal.
+struct Goal {
+    /// what the ratio is taken against, as shown in the measured column ("libzmq")
+    against: String,
+    ratio: Option<f64>,
+    goal: f64,
+    /// true: the ratio must be at least `goal`; false: at most `goal` (strictly below when
+    /// `strict`)
+    higher: bool,
+    strict: bool,
+}
+
+impl Goal {
+    fn new(against: impl Into<String>, ratio: Option<f64>, goal: f64, higher: bool) -> Goal {
+        Goal {
+            against: against.into(),
+            ratio,
+            goal,
+            higher,
+            strict: false,
+        }
+    }
+
+    fn below(against: impl Into<String>, ratio: Option<f64>) -> Goal {
+        Goal {
+            strict: true,
+            ..Goal::new(against, ratio, 1.0, false)
+        }
+    }
+
+    fn met(&self) -> Option<bool> {
+        let x = self.ratio?;
+        Some(match (self.higher, self.strict) {
+            (true, _) => x >= self.goal,
+            (false, false) => x <= self.goal,
+            (false, true) => x < self.goal,
+        })
+    }
+
+    /// How far a missed goal still is, e.g. "1.14× more (libzmq)".
+    fn needs(&self) -> Option<String> {
+        let x = self.ratio?;
+        if self.met()? {
+            return None;
+        }
+        Some(if self.higher {
+            format!("{:.2}× more ({})", self.goal / x, self.against)
+        } else {
+            // strictly below: at least one percent under the goal
+            let pct = (1.0 - self.goal / x) * 100.0 + if self.strict { 1.0 } else { 0.0 };
+            format!("{:.0}% less ({})", pct.ceil(), self.against)
+        })
+    }
+}
+
+/// Writes one row of the issue-12 table: every goal must be met; a goal without data makes
+/// the row "not measured" unless another goal is already missed. The target is written on the
+/// first of its rows only (`last` holds the previous row's).
+fn row12(w: &mut String, last: &mut String, target: &str, case: &str, goals: &[Goal]) {
+    let shown = if last == target { "" } else { target };
+    *last = target.to_string();
+    let measured: Vec<String> = goals
+        .iter()
+        .map(|g| match g.ratio {
+            Some(x) => format!("{x:.2}× {}", g.against),
+            None => format!("– {}", g.against),
+        })
+        .collect();
+    let needs: Vec<String> = goals.iter().filter_map(Goal::needs).collect();
+    let verdict = if !needs.is_empty() {
+        "**missed**"
+    } else if goals.is_empty() || goals.iter().any(|g| g.met().is_none()) {
+        "not measured"
+    } else {
+        "met"
+    };
+    let _ = writeln!(
+        w,
+        "| {shown} | {case} | {} | {verdict} | {} |",
+        if goals.iter().all(|g| g.ratio.is_none()) {
+            "–".to_string()
+        } else {
+            measured.join("; ")
+        },
+        if needs.is_empty() {
+            String::new()
+        } else {
+            needs.join("; ")
+        }
+    );
+}
+
+/// The targets of issue 12, computed from the same run's medians (and, for the scale rows,
+/// from the same scale results the Scale section reads).
+fn targets12(w: &mut String, run: &Run) {
+    use crate::scale::{CONN_PEERS, FANOUT_SUBS as SCALE_SUBS, IDLE_SOCKETS};
+    let _ = writeln!(w, "## Targets (issue 12)\n");
+    let _ = writeln!(
+        w,
+        "Computed from this run's medians, against the peers of the same run. \"measured\" is \
+         ferrozmq's figure over each reference (throughput: higher is better; latency, CPU and \
+         memory: lower is better); \"needs\" says how far a missed target still is. A target \
+         whose data this run did not produce (a filtered run) reads \"not measured\".\n"
+    );
+    let _ = writeln!(
+        w,
+        "| target (issue 12) | case | measured | verdict | needs |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|");
+    let last = &mut String::new();
+    let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let small = [1usize, 64, 1024];
+    // throughput against libzmq and the best of OMQ.rs and rzmq
+    for t in ["tcp", "ipc"] {
+        for s in small {
+            let f = run.thr(t, "ferrozmq", s);
+            let best = [("omq", "OMQ.rs"), ("rzmq", "rzmq")]
+                .into_iter()
+                .filter_map(|(imp, name)| Some((run.thr(t, imp, s)?, name)))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let best_goal = match best {
+                Some((r, name)) => Goal::new(name, div(f, Some(r)), 1.2, true),
+                None => Goal::new("OMQ.rs/rzmq", None, 1.2, true),
+            };
+            row12(
+                w,
+                last,
+                "throughput ≥ 2× libzmq and ≥ 1.2× the best of OMQ.rs and rzmq",
+                &format!("{t} {}", size_label(s)),
+                &[
+                    Goal::new("libzmq", div(f, run.thr(t, "libzmq", s)), 2.0, true),
+                    best_goal,
+                ],
+            );
+        }
+    }
+    // latency in one process
+    for t in ["tcp", "ipc"] {
+        for s in small {
+            let f = run.lat(t, "ferrozmq", s);
+            row12(
+                w,
+                last,
+                "one-way latency, one process, ≤ 0.5× libzmq and below OMQ.rs",
+                &format!("{t} {}", size_label(s)),
+                &[
+                    Goal::new("libzmq", div(f, run.lat(t, "libzmq", s)), 0.5, false),
+                    Goal::below("OMQ.rs", div(f, run.lat(t, "omq", s))),
+                ],
+            );
+        }
+    }
+    // latency across two processes: the perf tools, ferrozmq's pair against libzmq's pair
+    let perf_lat = |t: &str, s: usize, imp: &str| {
+        run.perf
+            .runs
+            .iter()
+            .find(|r| {
+                r.test == format!("lat {t} {s} B")
+                    && r.local == imp
+                    && r.remote == imp
+                    && r.error.is_none()
+            })
+            .and_then(|r| r.lat_us)
+    };
+    let perf_target =
+        "one-way latency, two processes (perf tools, one run each), ≤ 0.5× libzmq's tools";
+    for t in ["tcp", "ipc"] {
+        let any = small
+            .iter()
+            .any(|&s| perf_lat(t, s, "ferrozmq").is_some() || perf_lat(t, s, "libzmq").is_some());
+        if !any {
+            let sizes: Vec<String> = small.iter().map(|&s| size_label(s)).collect();
+            row12(
+                w,
+                last,
+                perf_target,
+                &format!("{t} {}", sizes.join(", ")),
+                &[],
+            );
+            continue;
+        }
+        for s in small {
+            row12(
+                w,
+                last,
+                perf_target,
+                &format!("{t} {}", size_label(s)),
+                &[Goal::new(
+                    "libzmq's tools",
+                    div(perf_lat(t, s, "ferrozmq"), perf_lat(t, s, "libzmq")),
+                    0.5,
+                    false,
+                )],
+            );
+        }
+    }
+    // large messages
+    for t in ["tcp", "ipc"] {
+        let s = 1 << 20;
+        let f = run.thr(t, "ferrozmq", s);
+        row12(
+            w,
+            last,
+            "throughput ≥ 0.8× the raw stream and ≥ OMQ.rs",
+            &format!("{t} {}", size_label(s)),
+            &[
+                Goal::new("raw stream", div(f, run.thr(t, "raw", s)), 0.8, true),
+                Goal::new("OMQ.rs", div(f, run.thr(t, "omq", s)), 1.0, true),
+            ],
+        );
+    }
+    row12(
+        w,
+        last,
+        "inproc throughput ≥ 3× libzmq",
+        "inproc 1 B",
+        &[Goal::new(
+            "libzmq",
+            div(
+                run.thr("inproc", "ferrozmq", 1),
+                run.thr("inproc", "libzmq", 1),
+            ),
+            3.0,
+            true,
+        )],
+    );
+    // CPU per message, throughput tables: one row per transport
+    for t in TRANSPORTS {
+        let cpu = |imp: &str, s: usize| {
+            run.ok("thr", t, imp, s, 1)
+                .map(|p| p.cpu)
+                .filter(|c| c.is_finite() && *c > 0.0)
+        };
+        let with_omq: Vec<usize> = SIZES
+            .into_iter()
+            .filter(|&s| cpu("omq", s).is_some())
+            .collect();
+        let mut misses: Vec<(usize, f64)> = Vec::new();
+        let mut unmeasured: Vec<String> = Vec::new();
+        for &s in &with_omq {
+            match div(cpu("ferrozmq", s), cpu("omq", s)) {
+                Some(x) if x > 1.0 => misses.push((s, x)),
+                Some(_) => {}
+                None => unmeasured.push(size_label(s)),
+            }
+        }
+        let measured_n = with_omq.len() - unmeasured.len();
+        let mut measured = if with_omq.is_empty() {
+            "–".to_string()
+        } else if misses.is_empty() {
+            format!("at or below at all {measured_n} sizes")
+        } else {
+            let m: Vec<String> = misses
+                .iter()
+                .map(|&(s, x)| format!("{}: {x:.2}×", size_label(s)))
+                .collect();
+            format!(
+                "above at {} of {measured_n} sizes: {}",
+                misses.len(),
+                m.join(", ")
+            )
+        };
+        if !unmeasured.is_empty() {
+            let _ = write!(
+                measured,
+                "; ferrozmq not measured at {}",
+                unmeasured.join(", ")
+            );
+        }
+        let verdict = if !misses.is_empty() {
+            "**missed**"
+        } else if with_omq.is_empty() || !unmeasured.is_empty() {
+            "not measured"
+        } else {
+            "met"
+        };
+        let needs = misses
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|&(s, x)| {
+                format!(
+                    "{:.0}% less CPU (worst: {})",
+                    ((1.0 - 1.0 / x) * 100.0).ceil(),
+                    size_label(s)
+                )
+            })
+            .unwrap_or_default();
+        let target = "CPU per message (throughput tables, CPU s per 1 M msgs) at or below \
+                      OMQ.rs, every size OMQ.rs has a figure for";
+        let shown = if last == target { "" } else { target };
+        *last = target.to_string();
+        let _ = writeln!(w, "| {shown} | {t} | {measured} | {verdict} | {needs} |");
+    }
+    // scale: read the same results as the Scale section
+    let sc = &run.scale;
+    let sget = |group: &str, imp: &str, n: usize, k: &str| {
+        sc.find(group, imp, n, 1)
+            .filter(|p| p.error.is_none())
+            .and_then(|p| p.get(k))
+    };
+    for mode in ["router", "pull"] {
+        let group = format!("conn-{mode}");
+        let goals: Vec<Goal> = CONN_PEERS
+            .iter()
+            .filter(|&&n| n >= 100)
+            .map(|&n| {
+                Goal::new(
+                    format!("libzmq at {n}"),
+                    div(
+                        sget(&group, "ferrozmq", n, "rss_per_conn_kib"),
+                        sget(&group, "libzmq", n, "rss_per_conn_kib"),
+                    ),
+                    1.0,
+                    false,
+                )
+            })
+            .collect();
+        row12(
+            w,
+            last,
+            "scale: memory per connection ≤ libzmq's (Scale section)",
+            &format!(
+                "{} tcp, {} peers",
+                mode.to_uppercase(),
+                CONN_PEERS
+                    .iter()
+                    .filter(|&&n| n >= 100)
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+            &goals,
+        );
+    }
+    for mode in ["router", "pull"] {
+        let group = format!("conn-{mode}");
+        row12(
+            w,
+            last,
+            "scale: throughput with 10,000 peers within 2× of 10 peers (Scale section)",
+            &format!("{} tcp", mode.to_uppercase()),
+            &[Goal::new(
+                "10 peers",
+                div(
+                    sget(&group, "ferrozmq", 10_000, "rate"),
+                    sget(&group, "ferrozmq", 10, "rate"),
+                ),
+                0.5,
+                true,
+            )],
+        );
+    }
+    let goals: Vec<Goal> = SCALE_SUBS
+        .iter()
+        .map(|&n| {
+            Goal::new(
+                format!("libzmq at {n}"),
+                div(
+                    sget("fanout", "ferrozmq", n, "rate"),
+                    sget("fanout", "libzmq", n, "rate"),
+                ),
+                1.5,
+                true,
+            )
+        })
+        .collect();
+    let subs: Vec<String> = SCALE_SUBS.iter().map(|n| n.to_string()).collect();
+    row12(
+        w,
+        last,
+        "scale: fan-out ≥ 1.5× libzmq (Scale section)",
+        &format!("tcp 64 B, {} subscribers", subs.join(" / ")),
+        &goals,
+    );
+    // idle: zero CPU, as the Idle table prints it (two decimals of CPU ms per s)
+    let idle_case = format!("{IDLE_SOCKETS} idle sockets, one context");
+    match (
+        sget("idle", "ferrozmq", IDLE_SOCKETS, "cpu_ms_per_s"),
+        sget("idle", "ferrozmq", IDLE_SOCKETS, "wakeups_per_s"),
+    ) {
+        (Some(c), wake) => {
+            let zero = c < 0.005;
+            let _ = writeln!(
+                w,
+                "| scale: idle CPU zero (Scale section) | {idle_case} | {c:.2} CPU ms/s{} | {} | {} |",
+                wake.map(|x| format!(", {x:.1} wake-ups/s")).unwrap_or_default(),
+                if zero { "met" } else { "**missed**" },
+                if zero { String::new() } else { format!("{c:.2} CPU ms/s less") }
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                w,
+                "| scale: idle CPU zero (Scale section) | {idle_case} | – | not measured | |"
+            );
+        }
+    }
+    let _ = writeln!(
+        w,
+        "\nMissed targets and why: see the Optimisation log (issue 12 entries) and 'Why the \
+         missed targets are missed'.\n"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
