@@ -23,6 +23,8 @@
 //!   thread: at once from the context's authenticator, or from the handler's reply, which
 //!   wakes this session through its pipe. Meanwhile the peer's input stays unread, and the
 //!   handshake timer still runs.
+//! - Closing never resets a connection the peer still sends on: after the last byte the
+//!   session shuts its side and reads (dropping) until the peer's FIN or a short deadline.
 //! - Every message from an authenticated connection carries its metadata (one shared
 //!   `Metadata`); plain NULL links carry none, keeping their fast path free of a
 //!   reference count per message.
@@ -62,6 +64,9 @@ const FRAME_GRANT: usize = MAX_READ;
 const OUT_BATCH: usize = 256 * 1024;
 /// Slices per vectored write.
 const MAX_SLICES: usize = 64;
+/// How long a session whose work is done waits, after its FIN, for the peer's (see
+/// `Session::half_close`).
+const HALF_CLOSE_WAIT: Duration = Duration::from_millis(500);
 /// Output a peer can make us produce (PONGs, ERROR) on top of what the socket queued,
 /// before we stop reading from it until it takes what we wrote.
 const REPLY_ROOM: usize = 64 * 1024;
@@ -173,6 +178,13 @@ pub(super) struct Session {
     zap_call: Option<Call>,
     /// The connection's metadata, attached to every message from it.
     meta: Option<Arc<Metadata>>,
+    /// Everything queued went out and our side of the connection is shut (FIN sent): the
+    /// session reads and discards until the peer closes too, or until this time, so that
+    /// closing never resets a connection whose peer is still sending (a reset would destroy
+    /// what our kernel has not yet transmitted). See `half_close`.
+    half_closed: Option<Instant>,
+    /// The peer closed its side while we were half-closed.
+    eof: bool,
 }
 
 impl Session {
@@ -216,6 +228,8 @@ impl Session {
             verdict: None,
             zap_call: None,
             meta: None,
+            half_closed: None,
+            eof: false,
         }
     }
 
@@ -275,6 +289,7 @@ impl Session {
             self.handshake_deadline,
             self.connect_deadline,
             self.closing.flatten(),
+            self.half_closed,
             self.heartbeat.next_deadline(),
         ]
         .into_iter()
@@ -346,6 +361,10 @@ impl Session {
             log::debug!("linger expired, dropping what is still queued");
             return Status::Done;
         }
+        if self.half_closed.is_some_and(|t| t <= now) {
+            log::debug!("the peer did not close after our FIN; closing anyway");
+            return Status::Done;
+        }
         if self.handshake_deadline.is_some_and(|t| t <= now) {
             self.handshake_deadline = None;
             return self.lost(cx, Cause::Other("handshake timed out".to_owned()));
@@ -356,6 +375,7 @@ impl Session {
         }
         match self.heartbeat.on_timer(now) {
             Beat::Idle => {}
+            Beat::SendPing(_) if self.half_closed.is_some() => {}
             Beat::SendPing(ttl) => {
                 if let Some(conn) = &mut self.conn {
                     log::trace!("connection to {}: heartbeat PING", conn.peer);
@@ -478,11 +498,59 @@ impl Session {
             }
             self.read_held = false;
         }
-        if self.finished() {
+        if !self.finished() {
+            return Status::Continue;
+        }
+        if self.half_closed.is_none() {
+            if !self.half_close(cx) {
+                return Status::Done;
+            }
+            // The peer's FIN may be in already, and no new readiness edge would say so.
+            if let Err(cause) = self.read_input(cx) {
+                return self.lost(cx, cause);
+            }
+        }
+        if self.eof {
             Status::Done
         } else {
             Status::Continue
         }
+    }
+
+    /// Everything queued went out: shuts our side of an established connection (a FIN
+    /// after the last byte) and waits, reading and discarding, for the peer to close its
+    /// side, for up to `HALF_CLOSE_WAIT` (and never past the linger). Closing at once would
+    /// make the kernel answer whatever the peer still sends with a reset, and a reset
+    /// destroys the tail our kernel holds but has not transmitted (a stalled network, a
+    /// slow reader). Both libzmq and ferrozmq close when they read the FIN. False if there
+    /// is nothing to wait for: no established connection, or it already failed.
+    fn half_close(&mut self, cx: &mut Cx<'_>) -> bool {
+        let Some(conn) = &mut self.conn else {
+            return false;
+        };
+        if conn.write_error.is_some() || !conn.zmtp.as_ref().is_some_and(Connection::is_ready) {
+            return false;
+        }
+        if let Err(e) = conn.stream.shutdown_write() {
+            log::debug!("connection to {}: cannot shut down writing: {e}", conn.peer);
+            return false;
+        }
+        let mut until = cx.now + HALF_CLOSE_WAIT;
+        if let Some(Some(linger_end)) = self.closing {
+            until = until.min(linger_end);
+        }
+        log::trace!(
+            "connection to {}: sent FIN, waiting for the peer's",
+            conn.peer
+        );
+        self.half_closed = Some(until);
+        // The peer's FIN may be here already: look without waiting for a new edge. What
+        // the peer still sends is read and dropped, whatever the inbound pipe holds.
+        conn.readable = true;
+        self.read_paused = false;
+        self.read_held = false;
+        self.withdraw_direct();
+        true
     }
 
     /// Decodes everything buffered and hands the messages to the socket in one batch. A

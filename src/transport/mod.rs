@@ -148,6 +148,15 @@ impl Stream {
         }
     }
 
+    /// Shuts the writing side: the peer reads the end of the stream after the last byte
+    /// written (a FIN), while this side can still read.
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        }
+    }
+
     /// The socket's descriptor, for the poller.
     fn raw_fd(&self) -> RawFd {
         match self {

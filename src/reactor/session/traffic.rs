@@ -53,6 +53,12 @@ impl Session {
             }
             let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);
             match conn.stream.read_into(&mut conn.rbuf, room) {
+                Ok(0) if self.half_closed.is_some() => {
+                    // The peer answered our FIN: the close is clean.
+                    self.eof = true;
+                    conn.readable = false;
+                    return Ok(());
+                }
                 Ok(0) => return Err(Cause::Other("peer closed the connection".to_owned())),
                 // A short read emptied the kernel's queue; the next arrival raises a new
                 // edge, so skip the read that would only say WouldBlock. Not after the
@@ -89,7 +95,7 @@ impl Session {
         let Some(zmtp) = &mut conn.zmtp else {
             return Ok(());
         };
-        if conn.write_error.is_some() {
+        if conn.write_error.is_some() || self.half_closed.is_some() {
             // Nothing can be written any more: drop what reading produced (PONGs), and
             // leave what is queued in the pipe for the next connection.
             conn.out = OutBuf::new();
