@@ -235,6 +235,28 @@ impl Ends {
 
     /// Runs `body` as a task in the far runtime; waits until it reports ready (its sockets
     /// are made) through the sender it is given.
+    /// [`Ends::socket`] for a far-end task: on failure the error goes to `ready` (and the
+    /// task should end); on success `ready` hears that the far end is up.
+    async fn ready_socket(
+        ctx: Context,
+        form: Form,
+        k: K,
+        ep: String,
+        bind: bool,
+        ready: &std::sync::mpsc::Sender<Res<()>>,
+    ) -> Option<Socket> {
+        match Ends::socket(ctx, form, k, ep, bind, None).await {
+            Ok(s) => {
+                let _ = ready.send(Ok(()));
+                Some(s)
+            }
+            Err(x) => {
+                let _ = ready.send(Err(x));
+                None
+            }
+        }
+    }
+
     fn far_task<F, Fut>(&self, body: F) -> Res<()>
     where
         F: FnOnce(Context, Form, std::sync::mpsc::Sender<Res<()>>) -> Fut,
@@ -309,14 +331,10 @@ impl Thr {
         let (ack_tx, ack) = unbounded_channel::<Res<()>>();
         let far_ep = ep.to_string();
         ends.far_task(move |ctx, form, ready| async move {
-            let pull = match Ends::socket(ctx, form, K::Pull, far_ep, true, None).await {
-                Ok(s) => s,
-                Err(x) => {
-                    let _ = ready.send(Err(x));
-                    return;
-                }
+            let Some(pull) = Ends::ready_socket(ctx, form, K::Pull, far_ep, true, &ready).await
+            else {
+                return;
             };
-            let _ = ready.send(Ok(()));
             while let Some(n) = cmd_rx.recv().await {
                 let mut r = Ok(());
                 for _ in 0..n {
@@ -381,14 +399,10 @@ impl Lat {
         let ends = Ends::new(ep)?;
         let far_ep = ep.to_string();
         ends.far_task(move |ctx, form, ready| async move {
-            let rep = match Ends::socket(ctx, form, K::Rep, far_ep, true, None).await {
-                Ok(s) => s,
-                Err(x) => {
-                    let _ = ready.send(Err(x));
-                    return;
-                }
+            let Some(rep) = Ends::ready_socket(ctx, form, K::Rep, far_ep, true, &ready).await
+            else {
+                return;
             };
-            let _ = ready.send(Ok(()));
             while let Ok(m) = rep.recv().await {
                 if rep.send(m).await.is_err() {
                     break;
@@ -577,14 +591,11 @@ impl PushMany {
             let (count, target, done_tx) = (count.clone(), target.clone(), done_tx.clone());
             let far_ep = ep.to_string();
             ends.far_task(move |ctx, form, ready| async move {
-                let pull = match Ends::socket(ctx, form, K::Pull, far_ep, false, None).await {
-                    Ok(s) => s,
-                    Err(x) => {
-                        let _ = ready.send(Err(x));
-                        return;
-                    }
+                let Some(pull) =
+                    Ends::ready_socket(ctx, form, K::Pull, far_ep, false, &ready).await
+                else {
+                    return;
                 };
-                let _ = ready.send(Ok(()));
                 while pull.recv().await.is_ok() {
                     let c = count.fetch_add(1, Ordering::AcqRel) + 1;
                     if c == target.load(Ordering::Acquire) {
