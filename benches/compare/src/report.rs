@@ -280,6 +280,19 @@ fn preserved_log(path: &Path) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
+/// A `### title` list of the data points that failed (`name`, error), or nothing if none.
+pub fn failures<'a>(w: &mut String, title: &str, failed: impl Iterator<Item = (String, &'a str)>) {
+    let mut failed = failed.peekable();
+    if failed.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(w, "### {title}\n");
+    for (name, error) in failed {
+        let _ = writeln!(w, "- `{name}`: {error}");
+    }
+    let _ = writeln!(w);
+}
+
 pub fn write(path: &Path, run: &Run) -> std::io::Result<()> {
     let log = preserved_log(path);
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -641,23 +654,17 @@ fn markdown(run: &Run, log: &str) -> String {
     async_section(w, run);
 
     // failures
-    let failed: Vec<&Point> = run.points.iter().filter(|p| p.error.is_some()).collect();
-    if !failed.is_empty() {
-        let _ = writeln!(w, "### Data points that failed\n");
-        for p in failed {
-            let _ = writeln!(
-                w,
-                "- `{}/{}/{}/{}B/{}`: {}",
-                p.scenario,
-                p.transport,
-                p.imp,
-                p.size,
-                p.peers,
-                p.error.as_deref().unwrap_or("")
+    failures(
+        w,
+        "Data points that failed",
+        run.points.iter().filter_map(|p| {
+            let name = format!(
+                "{}/{}/{}/{}B/{}",
+                p.scenario, p.transport, p.imp, p.size, p.peers
             );
-        }
-        let _ = writeln!(w);
-    }
+            p.error.as_deref().map(|e| (name, e))
+        }),
+    );
 
     // memory
     let _ = writeln!(w, "## Memory\n");

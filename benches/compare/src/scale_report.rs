@@ -137,22 +137,14 @@ pub fn section(w: &mut String, r: &ScaleResults) {
         }
         let _ = writeln!(w);
     }
-    let failed: Vec<&ScalePoint> = r.points.iter().filter(|p| p.error.is_some()).collect();
-    if !failed.is_empty() {
-        let _ = writeln!(w, "### Scale points not measured\n");
-        for p in failed {
-            let _ = writeln!(
-                w,
-                "- `scale/{}/{}/{}` (I/O threads {}): {}",
-                p.group,
-                p.imp,
-                p.n,
-                p.io,
-                p.error.as_deref().unwrap_or("")
-            );
-        }
-        let _ = writeln!(w);
-    }
+    crate::report::failures(
+        w,
+        "Scale points not measured",
+        r.points.iter().filter_map(|p| {
+            let name = format!("scale/{}/{}/{}, I/O threads {}", p.group, p.imp, p.n, p.io);
+            p.error.as_deref().map(|e| (name, e))
+        }),
+    );
 }
 
 fn conn_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
