@@ -11,9 +11,9 @@
 //! - Nothing here decides anything about messages: losing every counter would change no
 //!   delivery, only what the snapshot reports.
 
-use crate::pipe::PipeId;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use super::{PipeId, Shared};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Adds `n` to a counter only the calling thread writes.
 #[inline]
@@ -116,4 +116,67 @@ pub(crate) trait Alarm: Send + Sync + std::fmt::Debug {
 }
 
 /// A drop is reported to the alarm on the first one and then once per this many.
-pub(crate) const ALARM_EVERY: u64 = 256;
+const ALARM_EVERY: u64 = 256;
+
+/// Drops counted by their one owner, and how many of them the alarm was told.
+#[derive(Debug, Default)]
+pub(crate) struct DropTally {
+    total: u64,
+    told: u64,
+}
+
+impl DropTally {
+    /// Counts `n` more drops. Returns how many to tell the alarm now: all untold ones, on
+    /// the first drop and whenever the total crosses a multiple of `ALARM_EVERY`.
+    pub(crate) fn add(&mut self, n: u64) -> Option<u64> {
+        let before = self.total;
+        self.total += n;
+        if before == 0 || before / ALARM_EVERY != self.total / ALARM_EVERY {
+            let tell = self.total - self.told;
+            self.told = self.total;
+            Some(tell)
+        } else {
+            None
+        }
+    }
+
+    /// All drops counted.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// A handle on one pipe's counters and liveness, kept by a socket for snapshots and
+/// flushes after the pipe end itself went to the socket's pattern.
+#[derive(Clone)]
+pub(crate) struct CountsHandle(pub(super) Arc<Shared>);
+
+impl CountsHandle {
+    /// The counters.
+    pub(crate) fn counts(&self) -> &Counts {
+        &self.0.counts
+    }
+
+    /// Whether either end of the pipe is gone.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.0.writer_gone.load(Ordering::Acquire) || self.0.reader_gone.load(Ordering::Acquire)
+    }
+
+    /// Messages not yet handed over (see `Counts::pending`). When some are, and `arm`,
+    /// the writer will be told (through its notifier) when the session hands more over.
+    pub(crate) fn pending(&self, arm: bool) -> u64 {
+        let pending = self.0.counts.pending();
+        if pending == 0 || !arm {
+            return pending;
+        }
+        self.0.flush_waiting.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        self.0.counts.pending()
+    }
+}
+
+impl std::fmt::Debug for CountsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CountsHandle").field(&self.0.id).finish()
+    }
+}

@@ -18,16 +18,16 @@
 
 mod counts;
 mod direct;
+mod id;
 mod spsc;
 
-pub(crate) use counts::{bump, get, Alarm, Counts, ALARM_EVERY};
+pub(crate) use counts::{bump, get, Alarm, Counts, CountsHandle, DropTally};
 pub(crate) use direct::{with_replying, DirectOut, DirectSink};
+pub(crate) use id::IdMap;
 
 use crate::mailbox::Notifier;
 use crate::zmtp::OutBuf;
 use crate::Message;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -39,34 +39,6 @@ static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 /// Allocates a fresh pipe id.
 pub(crate) fn next_pipe_id() -> PipeId {
     NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A map keyed by pipe id, hashed with one multiplication: pipe ids are our own sequential
-/// counters, never chosen by a peer, so they need no protection against flooding, and a
-/// publisher looks one up per subscriber per message (SipHash cost more than the rest of
-/// choosing the subscriber).
-pub(crate) type IdMap<V> = HashMap<PipeId, V, BuildHasherDefault<IdHasher>>;
-
-/// The hasher of [`IdMap`]: Fibonacci hashing of the id, which spreads sequential ids over
-/// the table's high bits, which hashbrown uses.
-#[derive(Default, Clone, Copy, Debug)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used for pipe ids; anything else still hashes, slowly.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 /// The reader tells a blocked writer about free room every this many messages (and when
@@ -184,7 +156,7 @@ fn pipe_with(
             conflate,
             at_mark: false,
             alarm: None,
-            alarmed_drops: 0,
+            drops: DropTally::default(),
         },
         PipeReader {
             shared,
@@ -227,8 +199,8 @@ pub(crate) struct PipeWriter {
     at_mark: bool,
     /// Told about marks and drops (a socket's monitors); `None` on an I/O thread's writer.
     alarm: Option<Arc<dyn Alarm>>,
-    /// Drops already told to the alarm.
-    alarmed_drops: u64,
+    /// Drops by policy (mirrored in the counters), and how many the alarm heard of.
+    drops: DropTally,
 }
 
 impl std::fmt::Debug for PipeWriter {
@@ -286,21 +258,16 @@ impl PipeWriter {
     }
 
     /// Counts `n` messages for this peer dropped by policy (a full subscriber or ROUTER
-    /// peer, conflation), and tells the alarm on the first and every `ALARM_EVERY`.
+    /// peer, conflation), and tells the alarm as `DropTally` says.
     pub(crate) fn note_dropped(&mut self, reason: crate::stats::DropReason, n: u64) {
-        let counter = &self.shared.counts.writer.dropped;
-        let before = get(counter);
-        let total = before + n;
-        bump(counter, n);
-        if let Some(alarm) = &self.alarm {
-            if before == 0 || before / ALARM_EVERY != total / ALARM_EVERY {
-                alarm.dropped(
-                    reason,
-                    total - self.alarmed_drops,
-                    Some(&self.shared.counts),
-                );
-                self.alarmed_drops = total;
-            }
+        let tell = self.drops.add(n);
+        let counts = &self.shared.counts;
+        counts
+            .writer
+            .dropped
+            .store(self.drops.total(), Ordering::Relaxed);
+        if let (Some(tell), Some(alarm)) = (tell, &self.alarm) {
+            alarm.dropped(reason, tell, Some(counts));
         }
     }
 
@@ -759,41 +726,6 @@ impl std::fmt::Debug for DirectHandle {
     }
 }
 
-/// A handle on one pipe's counters and liveness, kept by a socket for snapshots and
-/// flushes after the pipe end itself went to the socket's pattern.
-#[derive(Clone)]
-pub(crate) struct CountsHandle(Arc<Shared>);
-
-impl CountsHandle {
-    /// The counters.
-    pub(crate) fn counts(&self) -> &Counts {
-        &self.0.counts
-    }
-
-    /// Whether either end of the pipe is gone.
-    pub(crate) fn is_gone(&self) -> bool {
-        self.0.writer_gone.load(Ordering::Acquire) || self.0.reader_gone.load(Ordering::Acquire)
-    }
-
-    /// Messages not yet handed over (see `Counts::pending`). When some are, and `arm`,
-    /// the writer will be told (through its notifier) when the session hands more over.
-    pub(crate) fn pending(&self, arm: bool) -> u64 {
-        let pending = self.0.counts.pending();
-        if pending == 0 || !arm {
-            return pending;
-        }
-        self.0.flush_waiting.store(true, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        self.0.counts.pending()
-    }
-}
-
-impl std::fmt::Debug for CountsHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("CountsHandle").field(&self.0.id).finish()
-    }
-}
-
 /// Both directions of one peer link, as a socket holds them.
 #[derive(Debug)]
 pub(crate) struct Pipe {
@@ -842,155 +774,4 @@ pub(crate) fn link_with(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mailbox::Mailbox;
-
-    fn ends(hwm: usize) -> (PipeWriter, PipeReader, Arc<Mailbox>, Arc<Mailbox>) {
-        let r = Mailbox::new();
-        let w = Mailbox::new();
-        let (pw, pr) = pipe(
-            7,
-            hwm,
-            Notifier::Socket(r.clone()),
-            Notifier::Socket(w.clone()),
-        );
-        (pw, pr, r, w)
-    }
-
-    fn drain(m: &Mailbox) -> Vec<PipeId> {
-        let (mut a, mut c) = (Vec::new(), Vec::new());
-        m.take(&mut a, &mut c);
-        a
-    }
-
-    #[test]
-    fn messages_keep_order_and_hwm_refuses() {
-        let (mut w, mut r, _rm, wm) = ends(2);
-        w.try_write(Message::from("a")).unwrap();
-        w.try_write(Message::from("b")).unwrap();
-        assert!(matches!(
-            w.try_write(Message::from("c")),
-            Err(WriteError::Full(_))
-        ));
-        assert!(drain(&wm).is_empty());
-        assert_eq!(r.try_read().unwrap(), Message::from("a"));
-        assert_eq!(r.try_read().unwrap(), Message::from("b"));
-        // Finding the pipe empty tells the blocked writer.
-        assert_eq!(r.try_read(), Err(ReadError::Empty));
-        assert_eq!(drain(&wm), vec![7]);
-        w.try_write(Message::from("c")).unwrap();
-        assert_eq!(r.try_read().unwrap(), Message::from("c"));
-        assert_eq!(r.try_read(), Err(ReadError::Empty));
-    }
-
-    #[test]
-    fn reader_is_woken_only_after_it_found_the_pipe_empty() {
-        let (mut w, mut r, rm, _wm) = ends(0);
-        w.try_write(Message::from("a")).unwrap();
-        assert!(drain(&rm).is_empty(), "reader never slept: no wake-up");
-        r.try_read().unwrap();
-        assert_eq!(r.try_read(), Err(ReadError::Empty));
-        w.try_write(Message::from("b")).unwrap();
-        w.try_write(Message::from("c")).unwrap();
-        assert_eq!(drain(&rm), vec![7], "one wake-up for the batch");
-    }
-
-    #[test]
-    fn closing_the_writer_lets_the_reader_drain_then_see_closed() {
-        let (mut w, mut r, rm, _wm) = ends(0);
-        w.try_write(Message::from("a")).unwrap();
-        drop(w);
-        assert_eq!(drain(&rm), vec![7]);
-        assert_eq!(r.try_read().unwrap(), Message::from("a"));
-        assert_eq!(r.try_read(), Err(ReadError::Closed));
-    }
-
-    #[test]
-    fn closing_the_reader_fails_writes_and_wakes_the_writer() {
-        let (mut w, r, _rm, wm) = ends(0);
-        drop(r);
-        assert_eq!(drain(&wm), vec![7]);
-        assert!(matches!(
-            w.try_write(Message::from("a")),
-            Err(WriteError::Closed(_))
-        ));
-    }
-
-    #[test]
-    fn all_taken_arms_a_wake_up_until_the_reader_drains() {
-        let (mut w, mut r, _rm, wm) = ends(0);
-        assert!(w.all_taken(), "nothing written");
-        w.try_write(Message::from("a")).unwrap();
-        w.try_write(Message::from("b")).unwrap();
-        assert!(!w.all_taken());
-        r.try_read().unwrap();
-        assert!(!w.all_taken());
-        assert!(drain(&wm).is_empty(), "one message is still unread");
-        r.try_read().unwrap();
-        assert_eq!(r.try_read(), Err(ReadError::Empty));
-        assert_eq!(drain(&wm), vec![7], "finding it empty tells the writer");
-        assert!(w.all_taken());
-    }
-
-    #[test]
-    fn write_all_reports_the_mark() {
-        let (mut w, mut r, _rm, _wm) = ends(3);
-        let mut batch = vec![Message::from("a"), Message::from("b")];
-        assert_eq!(w.write_all(&mut batch), Ok(false));
-        let mut batch = vec![Message::from("c"), Message::from("d")];
-        assert_eq!(w.write_all(&mut batch), Ok(true));
-        for want in ["a", "b", "c", "d"] {
-            assert_eq!(r.try_read().unwrap(), Message::from(want));
-        }
-    }
-
-    #[test]
-    fn threads_exchange_a_million_messages_in_order() {
-        let r_mb = Mailbox::new();
-        let w_mb = Mailbox::new();
-        let (mut w, mut r) = pipe(
-            1,
-            100,
-            Notifier::Socket(r_mb.clone()),
-            Notifier::Socket(w_mb.clone()),
-        );
-        const N: u64 = 200_000;
-        let writer = std::thread::spawn(move || {
-            let (mut a, mut c) = (Vec::new(), Vec::new());
-            for i in 0..N {
-                let mut msg = Message::from(i.to_le_bytes().to_vec());
-                loop {
-                    match w.try_write(msg) {
-                        Ok(()) => break,
-                        Err(WriteError::Full(m)) => {
-                            msg = m;
-                            w_mb.wait(None);
-                            a.clear();
-                            w_mb.take(&mut a, &mut c);
-                        }
-                        Err(WriteError::Closed(_)) => panic!("reader vanished"),
-                    }
-                }
-            }
-        });
-        let (mut a, mut c) = (Vec::new(), Vec::new());
-        let mut next = 0u64;
-        loop {
-            match r.try_read() {
-                Ok(m) => {
-                    assert_eq!(m[0][..], next.to_le_bytes());
-                    next += 1;
-                }
-                Err(ReadError::Empty) => {
-                    r_mb.wait(None);
-                    a.clear();
-                    r_mb.take(&mut a, &mut c);
-                }
-                Err(ReadError::Closed) => break,
-            }
-        }
-        assert_eq!(next, N);
-        writer.join().unwrap();
-    }
-}
+mod tests;

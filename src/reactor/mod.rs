@@ -213,8 +213,8 @@ struct Reactor {
     sessions: HashMap<usize, Session>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     shutting_down: bool,
-    /// A request/reply session had traffic recently: until then the loop polls without
-    /// sleeping (see `HOT_POLL`).
+    /// A request/reply session was busy recently (I/O, its pipe, a timer): until then the
+    /// loop polls without sleeping (see `HOT_POLL`).
     hot_until: Option<Instant>,
 }
 
@@ -241,9 +241,11 @@ impl Reactor {
         let mut ready = Vec::new();
         let mut commands = Vec::new();
         let mut activated = Vec::new();
+        // Whether the last turn left the inbox marked awake: then this turn must not sleep,
+        // since no sender will wake it.
         let mut hot = false;
         loop {
-            let timeout = if hot {
+            let timeout = if hot || self.is_hot() {
                 Some(Duration::ZERO)
             } else {
                 self.timers
@@ -265,7 +267,6 @@ impl Reactor {
                 };
                 (e.token().0, ready)
             }));
-            let mut traffic = false;
             for (key, ready) in ready.drain(..) {
                 if key == WAKER.0 {
                     continue;
@@ -274,14 +275,9 @@ impl Reactor {
                     self.accept_all(key);
                 } else {
                     self.with_session(key, |s, cx| s.on_io(cx, ready));
-                    traffic |= self.sessions.get(&key).is_some_and(Session::replies);
                 }
             }
-            let now = Instant::now();
-            if traffic {
-                self.hot_until = Some(now + HOT_POLL);
-            }
-            hot = self.hot_until.is_some_and(|t| now < t);
+            hot = self.is_hot();
             {
                 let mut inbox = self.shared.lock();
                 // While hot, the loop looks at the inbox on every turn anyway: senders need
@@ -300,10 +296,6 @@ impl Reactor {
             activated.dedup();
             for key in activated.drain(..) {
                 self.with_session(key, |s, cx| s.on_pipe(cx));
-                if self.sessions.get(&key).is_some_and(Session::replies) {
-                    self.hot_until = Some(Instant::now() + HOT_POLL);
-                    hot = true;
-                }
             }
             for command in commands.drain(..) {
                 self.handle(command);
@@ -564,6 +556,9 @@ impl Reactor {
             reactor: &self.shared,
             now: Instant::now(),
         };
+        if session.replies() {
+            self.hot_until = Some(cx.now + HOT_POLL);
+        }
         match f(session, &mut cx) {
             Status::Done => {
                 if let Some(mut s) = self.sessions.remove(&key) {
@@ -581,6 +576,12 @@ impl Reactor {
                 }
             }
         }
+    }
+
+    /// Whether a request/reply session was busy within `HOT_POLL`: then the loop polls
+    /// without sleeping.
+    fn is_hot(&self) -> bool {
+        self.hot_until.is_some_and(|t| Instant::now() < t)
     }
 
     fn fire_timers(&mut self) {

@@ -227,7 +227,10 @@ impl Socket {
     /// Takes a new peer link: records its counters, gives its writer the alarm, and hands
     /// it to the pattern.
     pub(super) fn adopt(&mut self, mut pipe: Pipe, peer: PeerMeta) {
-        self.forget_departed();
+        // Amortised: the records stay at most about twice as many as the live links.
+        if self.peers.len() >= 8 && self.peers.len() >= 2 * self.live_at_last_sweep {
+            self.forget_departed();
+        }
         let out = pipe.writer.counts_handle();
         if !peer.endpoint.is_empty() {
             let _ = out.counts().link.endpoint.set(peer.endpoint.clone());
@@ -241,12 +244,8 @@ impl Socket {
         self.pattern.attach(pipe, peer);
     }
 
-    /// Drops the records of links that are gone, keeping their drops in the totals. Runs
-    /// when a link is adopted, so the records stay as many as the live links (amortised).
+    /// Drops the records of links that are gone, keeping their drops in the totals.
     fn forget_departed(&mut self) {
-        if self.peers.len() < 8 || self.peers.len() < 2 * self.live_at_last_sweep {
-            return;
-        }
         let mut departed = 0;
         self.peers.retain(|p| {
             let gone = p.out.is_gone();
@@ -283,19 +282,11 @@ impl Socket {
     /// ```
     pub fn stats(&mut self) -> Result<SocketStats> {
         self.process_mailbox()?;
-        let mut departed = self.dropped_departed;
-        let mut peers = Vec::with_capacity(self.peers.len());
-        for p in &self.peers {
-            if p.out.is_gone() {
-                departed += get(&p.counts().writer.dropped);
-            } else {
-                peers.push(p.stats());
-            }
-        }
+        self.forget_departed();
         Ok(SocketStats {
-            peers,
+            peers: self.peers.iter().map(PeerRecord::stats).collect(),
             unroutable: self.pattern.unroutable(),
-            dropped_departed: departed,
+            dropped_departed: self.dropped_departed,
             handshake_failures: self.link.failures.snapshot(),
         })
     }

@@ -14,7 +14,7 @@
 //!   and a peer that reconnects before its old connection is noticed gone keeps its name.
 
 use super::pattern::{unsupported_option, Pattern, PeerMeta, TypeOption};
-use crate::pipe::{Alarm, Pipe, PipeId, ALARM_EVERY};
+use crate::pipe::{Alarm, DropTally, Pipe, PipeId};
 use crate::route::{FairQueue, RouteError, RoutingTable};
 use crate::DropReason;
 use crate::{Error, Message, Result, SendError, SocketType};
@@ -33,21 +33,17 @@ pub(crate) struct Router {
     /// Links whose peer asked for a routing id that a live link holds, with that id.
     parked: Vec<(Pipe, Bytes)>,
     /// Messages dropped for want of a peer with their routing id.
-    unroutable: u64,
+    unroutable: DropTally,
     /// Told about those drops.
     alarm: Option<Arc<dyn Alarm>>,
 }
 
 impl Router {
     /// Counts a message dropped for want of a peer, and tells the alarm on the first and
-    /// every `ALARM_EVERY`.
+    /// every so many (see `DropTally`).
     fn note_unroutable(&mut self) {
-        self.unroutable += 1;
-        if let Some(alarm) = &self.alarm {
-            if self.unroutable % ALARM_EVERY == 1 {
-                let n = if self.unroutable == 1 { 1 } else { ALARM_EVERY };
-                alarm.dropped(DropReason::Unroutable, n, None);
-            }
+        if let (Some(tell), Some(alarm)) = (self.unroutable.add(1), &self.alarm) {
+            alarm.dropped(DropReason::Unroutable, tell, None);
         }
     }
 }
@@ -170,7 +166,7 @@ impl Pattern for Router {
     }
 
     fn unroutable(&self) -> u64 {
-        self.unroutable
+        self.unroutable.total()
     }
 
     fn set_option(&mut self, option: TypeOption, socket_type: SocketType) -> Result<()> {
