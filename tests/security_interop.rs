@@ -383,6 +383,14 @@ fn py_router_serves_ferro_dealer(mech: Mech, binder: Binder, name: &str) {
     py.wait_success();
 }
 
+/// Receives the `ROUNDS` messages a Python peer sends with `--send`: `msg-0`, `msg-1`, ...
+fn expect_numbered(s: &mut Socket, what: &str) {
+    for i in 0..ROUNDS {
+        let m = recv(s, what);
+        assert_eq!(strings(&m), [format!("msg-{i}")]);
+    }
+}
+
 fn ferro_pull_from_py_push(mech: Mech, binder: Binder, name: &str) {
     if !pyzmq::require_or_skip(name) {
         return;
@@ -397,10 +405,7 @@ fn ferro_pull_from_py_push(mech: Mech, binder: Binder, name: &str) {
         &mut pull,
         args(["--type=PUSH", &count], setup.py_client()),
     );
-    for i in 0..ROUNDS {
-        let m = recv(&mut pull, "a message from pyzmq");
-        assert_eq!(strings(&m), [format!("msg-{i}")]);
-    }
+    expect_numbered(&mut pull, "a message from pyzmq");
     py.wait_success();
 }
 
@@ -444,10 +449,7 @@ fn ferro_sub_from_py_pub(mech: Mech, binder: Binder, name: &str) {
         &mut sub,
         args(["--type=PUB", &count], setup.py_server()),
     );
-    for i in 0..ROUNDS {
-        let m = recv(&mut sub, "a published message from pyzmq");
-        assert_eq!(strings(&m), [format!("msg-{i}")]);
-    }
+    expect_numbered(&mut sub, "a published message from pyzmq");
     py.wait_success();
 }
 
