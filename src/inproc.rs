@@ -1,5 +1,5 @@
 //! The inproc transport: sockets in one context joined by pipes directly, with no I/O
-//! thread and no encoding, so frames move as `Bytes` without a copy.
+//! thread and no encoding, so messages move whole, long frames as `Bytes` without a copy.
 //!
 //! What must hold: bind and connect work in either order (a connect before the bind gets
 //! its pipe at once, so messages queue, and the binder picks the link up when it binds);

@@ -1,11 +1,15 @@
 //! ferrozmq: a pure-Rust, brokerless, ZeroMQ-compatible messaging library.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+// A `SendError` hands the unsent `Message` back by value (80 bytes, small frames inline):
+// boxing it would allocate on every `WouldBlock`, the common error of a non-blocking send.
+#![allow(clippy::result_large_err)]
 
 mod context;
 mod curve_key;
 mod endpoint;
 mod error;
+mod frame;
 mod inproc;
 mod mailbox;
 mod message;
@@ -34,6 +38,7 @@ pub mod fuzzing;
 pub use context::Context;
 pub use curve_key::{curve_keypair, curve_public, CurveKeyPair};
 pub use error::{Error, ProtocolError, Result, SendError};
+pub use frame::Frame;
 pub use message::Message;
 pub use metadata::Metadata;
 pub use monitor::{EventKind, Monitor, MonitorEvent, DEFAULT_MONITOR_CAPACITY};

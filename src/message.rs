@@ -1,8 +1,11 @@
-//! `Message`: a multipart ZeroMQ message, an ordered list of `Bytes` frames.
+//! `Message`: a multipart ZeroMQ message, an ordered list of [`Frame`]s.
 //!
-//! Invariants: cloning a frame costs a reference count, never a copy; a one-frame message
-//! needs no allocation beyond its frame; a message moves through every pipe whole.
+//! Invariants: cloning a frame never copies a long one (a reference count) and never
+//! touches the heap for a short one (inline bytes); a one-frame message needs no allocation
+//! beyond its frame, so a small one-frame message allocates nothing; a message moves
+//! through every pipe whole.
 
+use crate::frame::Frame;
 use crate::metadata::Metadata;
 use bytes::Bytes;
 use std::fmt;
@@ -49,8 +52,8 @@ impl std::hash::Hash for Message {
 enum Repr {
     #[default]
     Empty,
-    One(Bytes),
-    Many(Vec<Bytes>),
+    One(Frame),
+    Many(Vec<Frame>),
 }
 
 impl Message {
@@ -77,7 +80,7 @@ impl Message {
     pub fn multipart<I, F>(frames: I) -> Message
     where
         I: IntoIterator<Item = F>,
-        F: Into<Bytes>,
+        F: Into<Frame>,
     {
         let mut msg = Message::new();
         for f in frames {
@@ -128,7 +131,7 @@ impl Message {
     /// assert_eq!(ferrozmq::Message::multipart(["ab", "cde"]).byte_len(), 5);
     /// ```
     pub fn byte_len(&self) -> usize {
-        self.frames().iter().map(Bytes::len).sum()
+        self.frames().iter().map(|f| f.len()).sum()
     }
 
     /// The frames, in order.
@@ -140,7 +143,7 @@ impl Message {
     /// assert_eq!(msg.frames(), ["a", "b"]);
     /// assert!(ferrozmq::Message::new().frames().is_empty());
     /// ```
-    pub fn frames(&self) -> &[Bytes] {
+    pub fn frames(&self) -> &[Frame] {
         match &self.repr {
             Repr::Empty => &[],
             Repr::One(b) => std::slice::from_ref(b),
@@ -157,7 +160,7 @@ impl Message {
     /// assert_eq!(&msg.get(1).unwrap()[..], b"b");
     /// assert!(msg.get(2).is_none());
     /// ```
-    pub fn get(&self, index: usize) -> Option<&Bytes> {
+    pub fn get(&self, index: usize) -> Option<&Frame> {
         self.frames().get(index)
     }
 
@@ -172,7 +175,7 @@ impl Message {
     /// assert_eq!(&msg.first().unwrap()[..], b"topic");
     /// assert!(Message::new().first().is_none());
     /// ```
-    pub fn first(&self) -> Option<&Bytes> {
+    pub fn first(&self) -> Option<&Frame> {
         self.frames().first()
     }
 
@@ -187,7 +190,7 @@ impl Message {
     /// assert_eq!(&msg.last().unwrap()[..], b"payload");
     /// assert!(Message::new().last().is_none());
     /// ```
-    pub fn last(&self) -> Option<&Bytes> {
+    pub fn last(&self) -> Option<&Frame> {
         self.frames().last()
     }
 
@@ -200,7 +203,7 @@ impl Message {
     /// let sizes: Vec<usize> = msg.iter().map(|frame| frame.len()).collect();
     /// assert_eq!(sizes, [2, 0, 7]);
     /// ```
-    pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
+    pub fn iter(&self) -> std::slice::Iter<'_, Frame> {
         self.frames().iter()
     }
 
@@ -215,7 +218,7 @@ impl Message {
     /// assert_eq!(msg.len(), 2);
     /// assert_eq!(&msg[1][..], [1, 2, 3]);
     /// ```
-    pub fn push_back(&mut self, frame: impl Into<Bytes>) {
+    pub fn push_back(&mut self, frame: impl Into<Frame>) {
         let frame = frame.into();
         self.repr = match std::mem::take(&mut self.repr) {
             Repr::Empty => Repr::One(frame),
@@ -236,7 +239,7 @@ impl Message {
     /// msg.push_front("id");
     /// assert_eq!(&msg[0][..], b"id");
     /// ```
-    pub fn push_front(&mut self, frame: impl Into<Bytes>) {
+    pub fn push_front(&mut self, frame: impl Into<Frame>) {
         let frame = frame.into();
         self.repr = match std::mem::take(&mut self.repr) {
             Repr::Empty => Repr::One(frame),
@@ -258,7 +261,7 @@ impl Message {
     /// assert_eq!(&msg.pop_front().unwrap()[..], b"body");
     /// assert_eq!(msg.pop_front(), None);
     /// ```
-    pub fn pop_front(&mut self) -> Option<Bytes> {
+    pub fn pop_front(&mut self) -> Option<Frame> {
         match std::mem::take(&mut self.repr) {
             Repr::Empty => None,
             Repr::One(b) => Some(b),
@@ -284,7 +287,7 @@ impl Message {
     /// assert_eq!(msg.len(), 1);
     /// assert_eq!(&msg[0][..], b"id");
     /// ```
-    pub fn pop_back(&mut self) -> Option<Bytes> {
+    pub fn pop_back(&mut self) -> Option<Frame> {
         match std::mem::take(&mut self.repr) {
             Repr::Empty => None,
             Repr::One(b) => Some(b),
@@ -305,7 +308,7 @@ impl Message {
     /// assert_eq!(frames, ["a", "b"]);
     /// assert!(ferrozmq::Message::new().into_frames().is_empty());
     /// ```
-    pub fn into_frames(self) -> Vec<Bytes> {
+    pub fn into_frames(self) -> Vec<Frame> {
         match self.repr {
             Repr::Empty => Vec::new(),
             Repr::One(b) => vec![b],
@@ -372,7 +375,7 @@ impl Message {
 }
 
 impl Repr {
-    fn from_vec(mut v: Vec<Bytes>) -> Repr {
+    fn from_vec(mut v: Vec<Frame>) -> Repr {
         match v.len() {
             0 => Repr::Empty,
             1 => Repr::One(v.pop().unwrap_or_default()),
@@ -382,9 +385,9 @@ impl Repr {
 }
 
 impl std::ops::Index<usize> for Message {
-    type Output = Bytes;
+    type Output = Frame;
 
-    fn index(&self, index: usize) -> &Bytes {
+    fn index(&self, index: usize) -> &Frame {
         &self.frames()[index]
     }
 }
@@ -396,8 +399,8 @@ impl fmt::Debug for Message {
 }
 
 impl<'a> IntoIterator for &'a Message {
-    type Item = &'a Bytes;
-    type IntoIter = std::slice::Iter<'a, Bytes>;
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
@@ -405,16 +408,16 @@ impl<'a> IntoIterator for &'a Message {
 }
 
 impl IntoIterator for Message {
-    type Item = Bytes;
-    type IntoIter = std::vec::IntoIter<Bytes>;
+    type Item = Frame;
+    type IntoIter = std::vec::IntoIter<Frame>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.into_frames().into_iter()
     }
 }
 
-impl From<Bytes> for Message {
-    fn from(frame: Bytes) -> Message {
+impl From<Frame> for Message {
+    fn from(frame: Frame) -> Message {
         Message {
             repr: Repr::One(frame),
             meta: None,
@@ -422,38 +425,44 @@ impl From<Bytes> for Message {
     }
 }
 
+impl From<Bytes> for Message {
+    fn from(frame: Bytes) -> Message {
+        Message::from(Frame::from(frame))
+    }
+}
+
 impl From<Vec<u8>> for Message {
     fn from(frame: Vec<u8>) -> Message {
-        Message::from(Bytes::from(frame))
+        Message::from(Frame::from(frame))
     }
 }
 
 impl From<&[u8]> for Message {
     fn from(frame: &[u8]) -> Message {
-        Message::from(Bytes::copy_from_slice(frame))
+        Message::from(Frame::copy_from_slice(frame))
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Message {
     fn from(frame: &[u8; N]) -> Message {
-        Message::from(Bytes::copy_from_slice(frame))
+        Message::from(Frame::copy_from_slice(frame))
     }
 }
 
 impl From<&str> for Message {
     fn from(frame: &str) -> Message {
-        Message::from(Bytes::copy_from_slice(frame.as_bytes()))
+        Message::from(Frame::copy_from_slice(frame.as_bytes()))
     }
 }
 
 impl From<String> for Message {
     fn from(frame: String) -> Message {
-        Message::from(Bytes::from(frame))
+        Message::from(Frame::from(frame))
     }
 }
 
-impl From<Vec<Bytes>> for Message {
-    fn from(frames: Vec<Bytes>) -> Message {
+impl From<Vec<Frame>> for Message {
+    fn from(frames: Vec<Frame>) -> Message {
         Message {
             repr: Repr::from_vec(frames),
             meta: None,
@@ -461,13 +470,15 @@ impl From<Vec<Bytes>> for Message {
     }
 }
 
+impl From<Vec<Bytes>> for Message {
+    fn from(frames: Vec<Bytes>) -> Message {
+        Message::multipart(frames)
+    }
+}
+
 impl From<Vec<&str>> for Message {
     fn from(frames: Vec<&str>) -> Message {
-        Message::multipart(
-            frames
-                .into_iter()
-                .map(|f| Bytes::copy_from_slice(f.as_bytes())),
-        )
+        Message::multipart(frames)
     }
 }
 
@@ -479,6 +490,12 @@ impl From<Vec<Vec<u8>>> for Message {
 
 impl FromIterator<Bytes> for Message {
     fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Message {
+        Message::multipart(iter)
+    }
+}
+
+impl FromIterator<Frame> for Message {
+    fn from_iter<I: IntoIterator<Item = Frame>>(iter: I) -> Message {
         Message::multipart(iter)
     }
 }
@@ -500,6 +517,12 @@ mod tests {
         assert_eq!(m.pop_front().unwrap(), "b");
         assert!(m.is_empty());
         assert_eq!(m.pop_front(), None);
+    }
+
+    #[test]
+    fn a_message_is_80_bytes_and_a_small_one_allocates_nothing() {
+        assert_eq!(std::mem::size_of::<Message>(), 48);
+        assert!(Message::from(&[0u8; 38]).frames()[0].is_inline());
     }
 
     #[test]

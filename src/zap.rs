@@ -455,10 +455,10 @@ fn parse_reply(reply: &Message) -> Result<Verdict, &'static str> {
             text: String::from_utf8_lossy(text).into_owned(),
         });
     }
-    let properties = crate::zmtp::parse_properties(metadata)
+    let properties = crate::zmtp::parse_properties(&metadata.to_bytes())
         .map_err(|_| "a ZAP reply has malformed metadata")?;
     Ok(Verdict::Allow {
-        user_id: user_id.clone(),
+        user_id: user_id.to_bytes(),
         properties,
     })
 }

@@ -11,16 +11,15 @@
 use super::pattern::{Pattern, PeerMeta, TypeOption};
 use super::router::Router;
 use crate::pipe::{Pipe, PipeId};
-use crate::{Error, Message, Result, SendError, SocketType};
-use bytes::Bytes;
+use crate::{Error, Frame, Message, Result, SendError, SocketType};
 
 /// Splits `msg` after its first empty frame at index `from` or later into the envelope
 /// (including that delimiter) and the body. `None` if there is no such delimiter or no
 /// body after it. The body keeps the message's metadata (its connection's properties).
-pub(crate) fn split_envelope(msg: Message, from: usize) -> Option<(Vec<Bytes>, Message)> {
+pub(crate) fn split_envelope(msg: Message, from: usize) -> Option<(Vec<Frame>, Message)> {
     let meta = msg.shared_metadata();
     let mut frames = msg.into_frames();
-    let delimiter = from + frames.get(from..)?.iter().position(Bytes::is_empty)?;
+    let delimiter = from + frames.get(from..)?.iter().position(|f| f.is_empty())?;
     let body = frames.split_off(delimiter + 1);
     if body.is_empty() {
         return None;
@@ -35,14 +34,14 @@ pub(crate) fn split_envelope(msg: Message, from: usize) -> Option<(Vec<Bytes>, M
 pub(crate) struct Rep {
     router: Router,
     /// The envelope of the request being answered, while a reply is owed.
-    replying: Option<Vec<Bytes>>,
+    replying: Option<Vec<Frame>>,
     /// A well-formed request taken early (by polling), with its envelope.
-    ready: Option<(Vec<Bytes>, Message)>,
+    ready: Option<(Vec<Frame>, Message)>,
 }
 
 impl Rep {
     /// The next well-formed request, dropping malformed ones.
-    fn next_request(&mut self) -> Option<(Vec<Bytes>, Message)> {
+    fn next_request(&mut self) -> Option<(Vec<Frame>, Message)> {
         if let Some(ready) = self.ready.take() {
             return Some(ready);
         }

@@ -170,6 +170,7 @@ mod tests {
     use super::*;
     use crate::mailbox::{Mailbox, Notifier};
     use crate::pipe::link;
+    use crate::Frame;
 
     fn peer(req: &mut Req) -> Pipe {
         let mb = Mailbox::new();
@@ -246,7 +247,7 @@ mod tests {
         assert_ne!(r1[0], r2[0]);
         // The late reply to q1 is dropped; the reply to q2 is taken.
         let reply = |req: &Message, body: &'static str| {
-            Message::multipart([req[0].clone(), req[1].clone(), Bytes::from(body)])
+            Message::multipart([req[0].clone(), req[1].clone(), Frame::from(body)])
         };
         p.writer.try_write(reply(&r1, "a1")).unwrap();
         p.writer.try_write(reply(&r2, "a2")).unwrap();

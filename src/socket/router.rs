@@ -227,6 +227,7 @@ mod tests {
     use super::*;
     use crate::mailbox::{Mailbox, Notifier};
     use crate::pipe::link;
+    use crate::Frame;
 
     fn peer(r: &mut Router, id: &'static [u8], hwm: usize) -> Pipe {
         let mb = Mailbox::new();
@@ -256,7 +257,7 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), 5);
         assert_eq!(got[0][0], 0);
-        r.send(Message::multipart([got[0].clone(), Bytes::from("to b")]))
+        r.send(Message::multipart([got[0].clone(), Frame::from("to b")]))
             .unwrap();
         r.send(Message::multipart(["A", "to", "a"])).unwrap();
         assert_eq!(b.reader.try_read().unwrap(), Message::from("to b"));

@@ -18,14 +18,14 @@
 use super::pattern::{unsupported_option, Pattern, PeerMeta, TypeOption};
 use crate::pipe::{IdMap, Pipe, PipeId, PipeReader, ReadError};
 use crate::route::{Distributor, Removed, SubscriptionTrie};
-use crate::{Error, Message, Result, SendError, SocketType};
-use bytes::{BufMut, Bytes, BytesMut};
+use crate::{Error, Frame, Message, Result, SendError, SocketType};
+use bytes::{BufMut, BytesMut};
 use std::collections::VecDeque;
 
 /// Splits a subscription frame into (subscribe?, topic); `None` for any other frame.
-pub(super) fn subscription(frame: &Bytes) -> Option<(bool, Bytes)> {
+pub(super) fn subscription(frame: &Frame) -> Option<(bool, &[u8])> {
     match frame.first() {
-        Some(&flag @ (0 | 1)) => Some((flag == 1, frame.slice(1..))),
+        Some(&flag @ (0 | 1)) => Some((flag == 1, &frame[1..])),
         _ => None,
     }
 }
@@ -124,13 +124,16 @@ impl XPub {
         // Like libzmq, every frame of such a message that looks like a subscription is one.
         for frame in msg.into_frames() {
             match subscription(&frame) {
-                Some((subscribe, topic)) => self.apply(subscribe, &topic, frame, id),
+                Some((subscribe, topic)) => {
+                    let topic = topic.to_vec();
+                    self.apply(subscribe, &topic, frame, id)
+                }
                 None => self.pass_up(Message::from(frame), Source::Other),
             }
         }
     }
 
-    fn apply(&mut self, subscribe: bool, topic: &[u8], frame: Bytes, id: PipeId) {
+    fn apply(&mut self, subscribe: bool, topic: &[u8], frame: Frame, id: PipeId) {
         if self.manual {
             if subscribe {
                 self.manual_subscriptions.add(topic, id);

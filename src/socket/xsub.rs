@@ -140,6 +140,7 @@ impl Pattern for XSub {
         }
         if msg.len() == 1 {
             if let Some((subscribe, topic)) = msg.first().and_then(subscription) {
+                let topic = topic.to_vec();
                 self.apply(subscribe, &topic, msg);
             }
             return Ok(());
@@ -147,7 +148,10 @@ impl Pattern for XSub {
         // Like libzmq, each frame of such a message is handled on its own.
         for frame in msg.into_frames() {
             match subscription(&frame) {
-                Some((subscribe, topic)) => self.apply(subscribe, &topic, Message::from(frame)),
+                Some((subscribe, topic)) => {
+                    let topic = topic.to_vec();
+                    self.apply(subscribe, &topic, Message::from(frame))
+                }
                 None => {
                     self.dist
                         .send_to_all(Message::from(frame), &mut self.closed);

@@ -21,7 +21,7 @@ use super::mechanism::{
 };
 use super::OutBuf;
 use crate::options::FRAME_OVERHEAD;
-use crate::{Message, ProtocolError, SocketType};
+use crate::{Frame, Message, ProtocolError, SocketType};
 use bytes::{Buf, Bytes, BytesMut};
 use log::{debug, trace};
 
@@ -122,7 +122,7 @@ pub(crate) struct Connection {
     /// Header of the frame whose body we are waiting for (already removed from the input).
     current: Option<FrameHeader>,
     /// Frames received so far of an incomplete multipart message.
-    partial: Vec<Bytes>,
+    partial: Vec<Frame>,
     /// Total body bytes of `partial`.
     partial_size: u64,
     /// Where small frames of the current `handle_input` call are copied together.
@@ -319,10 +319,11 @@ impl Connection {
                 self.on_box(boxed, out, events)?;
                 continue;
             }
-            let body = self.take_body(input, header.size);
             if header.command() {
+                let body = self.take_body(input, header.size);
                 self.on_command(body, out, events)?;
             } else {
+                let body = self.take_frame(input, header.size);
                 self.on_data(header.more(), body, events);
             }
         }
@@ -348,7 +349,7 @@ impl Connection {
         }
         // The limits were checked on the wire size; the opened size is what counts.
         self.check_data(body.len() as u64, flags & MSG_MORE != 0)?;
-        self.on_data(flags & MSG_MORE != 0, body, events);
+        self.on_data(flags & MSG_MORE != 0, Frame::from(body), events);
         Ok(())
     }
 
@@ -371,6 +372,18 @@ impl Connection {
         self.arena.extend_from_slice(&input[..size]);
         input.advance(size);
         self.arena.split().freeze()
+    }
+
+    /// Cuts a data frame of `size` bytes off the front of `input`: a short one straight into
+    /// an inline [`Frame`] (no allocation, no reference count shared with the application),
+    /// a longer one as `take_body` does.
+    fn take_frame(&mut self, input: &mut BytesMut, size: usize) -> Frame {
+        if size <= Frame::INLINE_CAPACITY {
+            let frame = Frame::copy_from_slice(&input[..size]);
+            input.advance(size);
+            return frame;
+        }
+        Frame::from(self.take_body(input, size))
     }
 
     /// Like `take_body`, for a body that is opened in place (a CURVE box).
@@ -455,7 +468,7 @@ impl Connection {
         Ok(())
     }
 
-    fn on_data(&mut self, more: bool, body: Bytes, events: &mut Vec<Event>) {
+    fn on_data(&mut self, more: bool, body: Frame, events: &mut Vec<Event>) {
         if !more && self.partial.is_empty() {
             events.push(Event::Message(Message::from(body)));
             return;
@@ -553,7 +566,7 @@ impl Connection {
         let last = msg.len().saturating_sub(1);
         for (i, f) in msg.iter().enumerate() {
             let flags = if i < last { FLAG_MORE } else { 0 };
-            frame::encode_frame(flags, f.clone(), out);
+            frame::encode_frame(flags, f, out);
         }
     }
 

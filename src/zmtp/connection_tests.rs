@@ -307,10 +307,11 @@ fn ready_is_sent_only_after_the_peer_greeting_and_partial_data_is_kept() {
 }
 
 #[test]
-fn large_frames_are_zero_copy_slices_and_small_ones_share_one_copy() {
+fn large_frames_are_zero_copy_mid_sized_ones_share_an_arena_and_short_ones_are_inline() {
     let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
     let big = vec![1u8; SMALL_FRAME];
-    let stream = message(&[&big[..], b"small", &big[..], b"tiny"]);
+    let mid = [2u8; 100];
+    let stream = message(&[&big[..], &mid[..], &big[..], &mid[..80], b"tiny"]);
     let mut input = BytesMut::from(&stream[..]);
     let base = input.as_ptr() as usize;
     let mut events = Vec::new();
@@ -323,17 +324,23 @@ fn large_frames_are_zero_copy_slices_and_small_ones_share_one_copy() {
     assert_eq!(m[0].as_ptr() as usize, base + header);
     assert_eq!(
         m[2].as_ptr() as usize,
-        base + header + SMALL_FRAME + 2 + 5 + header
+        base + header + SMALL_FRAME + 2 + 100 + header
     );
     let in_input = |p: usize| p >= base && p < base + stream.len();
-    assert!(!in_input(m[1].as_ptr() as usize), "small frames are copied");
+    assert!(
+        !in_input(m[1].as_ptr() as usize),
+        "mid-sized frames are copied"
+    );
     assert_eq!(
         m[3].as_ptr() as usize,
-        m[1].as_ptr() as usize + 5,
+        m[1].as_ptr() as usize + 100,
         "into one arena"
     );
-    assert_eq!(&m[1][..], b"small");
-    assert_eq!(&m[3][..], b"tiny");
+    assert!(!m[1].is_inline() && !m[3].is_inline());
+    assert!(m[4].is_inline(), "a short frame holds its bytes itself");
+    assert_eq!(&m[1][..], &mid[..]);
+    assert_eq!(&m[3][..], &mid[..80]);
+    assert_eq!(&m[4][..], b"tiny");
 }
 
 #[test]

@@ -7,8 +7,8 @@
 //! longer than 255 bytes (as libzmq does).
 
 use super::OutBuf;
+use crate::Frame;
 use crate::ProtocolError;
-use bytes::Bytes;
 
 /// Flag bit 0: more frames of this message follow.
 pub(crate) const FLAG_MORE: u8 = 0x01;
@@ -85,9 +85,12 @@ pub(crate) fn encode_header(flags: u8, size: usize, out: &mut OutBuf) {
 }
 
 /// Writes one whole frame (header and body), without copying a large body.
-pub(crate) fn encode_frame(flags: u8, body: Bytes, out: &mut OutBuf) {
+pub(crate) fn encode_frame(flags: u8, body: &Frame, out: &mut OutBuf) {
     encode_header(flags, body.len(), out);
-    out.put_bytes(body);
+    match body.shared() {
+        Some(shared) => out.put_ref(shared),
+        None => out.put_slice(body),
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +117,7 @@ mod tests {
     #[test]
     fn long_encoding_of_300_bytes_is_exact() {
         let mut out = OutBuf::new();
-        encode_frame(FLAG_COMMAND, Bytes::from(vec![9u8; 300]), &mut out);
+        encode_frame(FLAG_COMMAND, &Frame::from(vec![9u8; 300]), &mut out);
         let bytes = drain(&mut out);
         assert_eq!(&bytes[..9], &[0x06, 0, 0, 0, 0, 0, 0, 0x01, 0x2C]);
         assert_eq!(bytes.len(), 309);

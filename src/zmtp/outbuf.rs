@@ -55,12 +55,19 @@ impl OutBuf {
         self.len += len;
     }
 
-    /// Appends `data`, without copying it if it is at least [`OutBuf::ZERO_COPY_MIN`] long.
-    pub fn put_bytes(&mut self, data: Bytes) {
+    /// Appends `data`: a body shorter than [`OutBuf::ZERO_COPY_MIN`] is copied, and only a
+    /// large one is cloned (one reference count) and queued as its own chunk. A small frame
+    /// thus costs no reference-count traffic here, where a clone and its drop would touch a
+    /// count that the application thread (or, for a PUB, every subscriber's copy) shares.
+    pub fn put_ref(&mut self, data: &Bytes) {
         if data.len() < Self::ZERO_COPY_MIN {
-            self.put_slice(&data);
+            self.put_slice(data);
             return;
         }
+        self.push_chunk(data.clone());
+    }
+
+    fn push_chunk(&mut self, data: Bytes) {
         self.seal_tail();
         self.len += data.len();
         self.chunks.push_back(data);
@@ -159,7 +166,7 @@ pub(crate) mod tests {
     fn small_writes_are_joined_into_one_chunk() {
         let mut out = OutBuf::new();
         out.put_slice(b"ab");
-        out.put_bytes(Bytes::from_static(b"cd"));
+        out.put_ref(&Bytes::from_static(b"cd"));
         out.put_slice(b"e");
         assert_eq!(out.len(), 5);
         let mut slices = [IoSlice::new(&[]); 4];
@@ -172,7 +179,7 @@ pub(crate) mod tests {
         let big = Bytes::from(vec![7u8; OutBuf::ZERO_COPY_MIN]);
         let mut out = OutBuf::new();
         out.put_slice(b"head");
-        out.put_bytes(big.clone());
+        out.put_ref(&big);
         out.put_slice(b"tail");
         assert_eq!(out.len(), big.len() + 8);
         let mut slices = [IoSlice::new(&[]); 4];
@@ -190,7 +197,7 @@ pub(crate) mod tests {
     fn append_keeps_order_and_does_not_copy_large_chunks() {
         let big = Bytes::from(vec![9u8; OutBuf::ZERO_COPY_MIN]);
         let mut rest = OutBuf::new();
-        rest.put_bytes(big.clone());
+        rest.put_ref(&big);
         rest.put_slice(b"end");
         rest.advance(2);
         let mut out = OutBuf::new();
@@ -217,7 +224,7 @@ pub(crate) mod tests {
         let big = Bytes::from(vec![1u8; OutBuf::ZERO_COPY_MIN + 3]);
         let mut out = OutBuf::new();
         out.put_slice(b"xyz");
-        out.put_bytes(big.clone());
+        out.put_ref(&big);
         out.put_slice(b"end");
         out.advance(2);
         assert_eq!(out.len(), 1 + big.len() + 3);
