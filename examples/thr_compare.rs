@@ -21,9 +21,16 @@ fn ferrozmq_run(transport: &str, size: usize, count: usize) -> f64 {
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.connect(&ep).unwrap();
     let payload = bytes::Bytes::from_static(vec![0u8; size].leak());
+    // FERROZMQ_THR_COPY=1: build each message from a borrowed slice (a copy per message, as
+    // libzmq's remote_thr and most applications do) instead of sharing one static payload.
+    let copy = std::env::var_os("FERROZMQ_THR_COPY").is_some();
     let sender = std::thread::spawn(move || {
         for _ in 0..count {
-            push.send(payload.clone()).unwrap();
+            if copy {
+                push.send(&payload[..]).unwrap();
+            } else {
+                push.send(payload.clone()).unwrap();
+            }
         }
         push
     });
