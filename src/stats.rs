@@ -90,6 +90,9 @@ pub struct PeerStats {
     /// Messages sent to the peer and not yet handed to the kernel (tcp, ipc) or to the
     /// peer's queue (inproc): what a [`Socket::flush`](crate::Socket::flush) waits for.
     pub queued: u64,
+    /// Messages received from the peer and not yet taken by the application: at most the
+    /// receive high-water mark (plus one), since a session decodes no more than that.
+    pub queued_in: u64,
     /// Times a send found the peer's queue at its high-water mark.
     pub hwm_hits: u64,
     /// Messages for this peer dropped by policy (see [`DropReason`]).

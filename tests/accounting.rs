@@ -350,3 +350,47 @@ fn flush_to_a_libzmq_peer_waits_for_the_kernel() {
     assert!(done.is_complete(), "{done:?}");
     reader.join().unwrap();
 }
+
+/// A session decodes no more messages than the socket's queue has room for: what a fast
+/// peer sent beyond the receive high-water mark waits in the read buffer as bytes (memory
+/// per connection stays bounded however far ahead the peer is), and arrives intact and in
+/// order once the application reads.
+#[test]
+fn a_session_queues_no_more_than_the_receive_hwm() {
+    init();
+    const N: u32 = 20_000;
+    const RCVHWM: u64 = 10;
+    for t in [Transport::Ipc, Transport::Tcp] {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        pull.set_rcvhwm(RCVHWM as usize).unwrap();
+        let ep = bind_fresh(&mut pull, t);
+        let mut push = socket(&ctx, SocketType::Push);
+        push.set_sndhwm(N as usize).unwrap();
+        push.connect(&ep).unwrap();
+        for i in 0..N {
+            send(&mut push, i.to_le_bytes().to_vec(), "a numbered message");
+        }
+        // Wait until the PULL's session has queued what it will; one read holds thousands
+        // of these 6-byte frames, so a session that decoded whole reads would queue them.
+        let deadline = util::deadline(TIMEOUT);
+        let queued = loop {
+            let q = pull.peers().unwrap().first().map_or(0, |p| p.queued_in);
+            if q >= RCVHWM {
+                break q;
+            }
+            util::remaining(deadline, "the PULL to queue up to its RCVHWM");
+            std::thread::yield_now();
+        };
+        assert!(
+            queued <= RCVHWM + 1,
+            "{t:?}: {queued} queued, RCVHWM {RCVHWM}"
+        );
+        for i in 0..N {
+            let m = recv(&mut pull, "a numbered message");
+            assert_eq!(m[0], i.to_le_bytes(), "{t:?}: message {i} in order");
+        }
+        let stats = &pull.peers().unwrap()[0];
+        assert_eq!((stats.msgs_in, stats.queued_in), (u64::from(N), 0), "{t:?}");
+    }
+}

@@ -345,6 +345,16 @@ impl PipeWriter {
         Ok(!self.room_or_block())
     }
 
+    /// How many more messages fit under the high-water mark now (`usize::MAX` without one),
+    /// re-reading the reader's progress.
+    pub(crate) fn room(&mut self) -> usize {
+        let hwm = self.shared.hwm;
+        if hwm == 0 || self.conflate {
+            return usize::MAX;
+        }
+        usize::try_from(hwm.saturating_sub(self.queue.len())).unwrap_or(usize::MAX)
+    }
+
     /// Whether a write would be accepted now. If not, the writer will be notified.
     pub(crate) fn has_room(&mut self) -> bool {
         // A closed pipe "has room": the write then fails with Closed, which is news.

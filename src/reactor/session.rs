@@ -160,6 +160,9 @@ pub(super) struct Session {
     /// The timer the reactor holds for this session (managed by the reactor).
     pub(super) scheduled: Option<Instant>,
     read_paused: bool,
+    /// The last decode stopped at the inbound pipe's room with input left in the read
+    /// buffer: decode that before reading more.
+    undecoded: bool,
     /// Reading stopped because the output buffer is over its allowance.
     read_held: bool,
     /// The output that came from the socket at the last pull (see `output_allowance`).
@@ -216,6 +219,7 @@ impl Session {
             closing: None,
             scheduled: None,
             read_paused: false,
+            undecoded: false,
             read_held: false,
             data_out: 0,
             heartbeat,
@@ -496,10 +500,16 @@ impl Session {
             };
             let verdict = self.verdict.take();
             let was_verdict = verdict.is_some();
+            // Decode no more messages than the inbound pipe has room for: the rest waits in
+            // the read buffer, and reading resumes when the socket has made room.
+            let room = self.pipe.as_mut().map_or(usize::MAX, |p| p.writer.room());
             let result = match verdict {
                 Some(verdict) => zmtp.on_verdict(&verdict, &mut conn.out, &mut self.events),
-                None => zmtp.handle_input(&mut conn.rbuf, &mut conn.out, &mut self.events),
+                None => {
+                    zmtp.handle_input_up_to(&mut conn.rbuf, &mut conn.out, &mut self.events, room)
+                }
             };
+            self.undecoded = zmtp.at_budget() && !conn.rbuf.is_empty();
             self.absorb(cx, result)?;
             // After a verdict, the input it held is decoded; after input, a verdict given at
             // once (by the authenticator, or for want of a handler) is applied.

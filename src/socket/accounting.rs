@@ -79,6 +79,7 @@ impl PeerRecord {
             msgs_out: get(&out.msgs),
             bytes_out: get(&out.bytes),
             queued: self.out.pending(false),
+            queued_in: get(&self.inn.counts().writer.msgs).saturating_sub(get(&inn.msgs)),
             hwm_hits: get(&out.hwm_hits),
             dropped: get(&out.dropped),
             reached: self.reached(),

@@ -37,6 +37,9 @@ const COMMAND_MIN_LIMIT: u64 = 1024;
 /// Frames below this size are copied out of the read buffer; larger ones are sliced.
 pub(crate) const SMALL_FRAME: usize = 1024;
 
+/// The largest arena those copies share: a queued small frame keeps its whole arena alive.
+const ARENA_MAX: usize = 16 * 1024;
+
 /// The bytes a CURVE MESSAGE adds to a frame: `\x07MESSAGE`, an 8-byte nonce, a 16-byte
 /// tag and the flags byte.
 const BOX_OVERHEAD: u64 = 33;
@@ -123,6 +126,8 @@ pub(crate) struct Connection {
     current: Option<FrameHeader>,
     /// Frames received so far of an incomplete multipart message.
     partial: Vec<Frame>,
+    /// Whole messages the current `handle_input_up_to` call may still decode.
+    budget: usize,
     /// Total body bytes of `partial`.
     partial_size: u64,
     /// Where small frames of the current `handle_input` call are copied together.
@@ -150,6 +155,7 @@ impl Connection {
             peer: None,
             current: None,
             partial: Vec::new(),
+            budget: usize::MAX,
             partial_size: 0,
             arena: BytesMut::new(),
             verdict: None,
@@ -192,6 +198,12 @@ impl Connection {
         result
     }
 
+    /// Whether the last `handle_input_up_to` stopped because it had decoded as many
+    /// messages as it was allowed (input may be left).
+    pub fn at_budget(&self) -> bool {
+        self.budget == 0
+    }
+
     /// Whether the handshake is complete.
     pub fn is_ready(&self) -> bool {
         matches!(self.phase, Phase::Ready)
@@ -223,15 +235,31 @@ impl Connection {
     /// partial trailing data there; pushes events and writes replies into `out`. On `Err`
     /// the connection is dead (later calls return the same error) and `out` may hold an
     /// ERROR command worth one flush attempt.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn handle_input(
         &mut self,
         input: &mut BytesMut,
         out: &mut OutBuf,
         events: &mut Vec<Event>,
     ) -> Result<(), ProtocolError> {
+        self.handle_input_up_to(input, out, events, usize::MAX)
+    }
+
+    /// Like [`Connection::handle_input`], but stops once `max_messages` whole messages have
+    /// been decoded, leaving the rest of `input` for a later call: a reader whose queue is
+    /// full decodes no further than the room it has, so what a fast peer sent waits in
+    /// the read buffer as bytes instead of growing the queue without bound.
+    pub fn handle_input_up_to(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut OutBuf,
+        events: &mut Vec<Event>,
+        max_messages: usize,
+    ) -> Result<(), ProtocolError> {
         if let Phase::Failed(e) = &self.phase {
             return Err(e.clone());
         }
+        self.budget = max_messages.max(1);
         let result = self.process(input, out, events);
         // Let go of this call's arena: from now on only the frames cut from it refer to it.
         self.arena = BytesMut::new();
@@ -296,6 +324,10 @@ impl Connection {
         loop {
             if matches!(self.phase, Phase::Authenticating) {
                 // The input waits for the ZAP decision.
+                return Ok(());
+            }
+            if self.budget == 0 {
+                // As many messages as the caller has room for: the rest stays in `input`.
                 return Ok(());
             }
             let header = match self.current {
@@ -365,9 +397,9 @@ impl Connection {
             return input.split_to(size).freeze();
         }
         if self.arena.capacity() - self.arena.len() < size {
-            // Enough for every byte that has arrived: memory follows the input, never a
-            // length the peer announced.
-            self.arena = BytesMut::with_capacity(input.len());
+            // Enough for what has arrived, up to `ARENA_MAX`: memory follows the input, never
+            // a length the peer announced, and a queued frame pins at most one such arena.
+            self.arena = BytesMut::with_capacity(input.len().min(ARENA_MAX).max(size));
         }
         self.arena.extend_from_slice(&input[..size]);
         input.advance(size);
@@ -471,6 +503,7 @@ impl Connection {
     fn on_data(&mut self, more: bool, body: Frame, events: &mut Vec<Event>) {
         if !more && self.partial.is_empty() {
             events.push(Event::Message(Message::from(body)));
+            self.budget = self.budget.saturating_sub(1);
             return;
         }
         self.partial_size = self.partial_size.saturating_add(body.len() as u64);
@@ -479,6 +512,7 @@ impl Connection {
             self.partial_size = 0;
             let frames = std::mem::take(&mut self.partial);
             events.push(Event::Message(Message::from(frames)));
+            self.budget = self.budget.saturating_sub(1);
         }
     }
 

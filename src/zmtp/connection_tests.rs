@@ -344,6 +344,40 @@ fn large_frames_are_zero_copy_mid_sized_ones_share_an_arena_and_short_ones_are_i
 }
 
 #[test]
+fn decoding_stops_at_the_message_budget_and_resumes_where_it_stopped() {
+    let (mut conn, mut out, _) = ready_conn(config(SocketType::Pull), 1);
+    let mut stream = message(&[b"a"]);
+    stream.extend(message(&[b"b", b"c"]));
+    stream.extend(message(&[b"d"]));
+    stream.extend(message(&[b"e"]));
+    let mut input = BytesMut::from(&stream[..]);
+    let mut events = Vec::new();
+    let mut got = Vec::new();
+    for (budget, expect) in [(2, 2), (0, 1), (5, 1)] {
+        conn.handle_input_up_to(&mut input, &mut out, &mut events, budget)
+            .unwrap();
+        let msgs: Vec<Vec<Vec<u8>>> = events
+            .drain(..)
+            .map(|e| match e {
+                Event::Message(m) => m.iter().map(|f| f.to_vec()).collect(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(msgs.len(), expect, "budget {budget} (0 still decodes one)");
+        assert_eq!(conn.at_budget(), budget <= 2, "budget {budget}");
+        got.extend(msgs);
+    }
+    assert!(input.is_empty());
+    let want: Vec<Vec<Vec<u8>>> = vec![
+        vec![b"a".to_vec()],
+        vec![b"b".to_vec(), b"c".to_vec()],
+        vec![b"d".to_vec()],
+        vec![b"e".to_vec()],
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
 fn zmtp_3_0_peer_gets_subscriptions_as_messages() {
     let (mut conn, mut out, _) = ready_conn(config(SocketType::Sub), 0);
     assert_eq!(conn.peer().map(|p| p.minor), Some(0));

@@ -155,6 +155,7 @@ impl Session {
             let _ = cx.registry.deregister(&mut conn.stream);
         }
         self.read_paused = false;
+        self.undecoded = false;
         self.read_held = false;
         self.inbound.clear();
         self.verdict = None;

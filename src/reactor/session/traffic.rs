@@ -3,8 +3,11 @@
 //!
 //! What must hold: a read grant never follows a size the peer announced; reading stops
 //! while the output a peer made us produce is over its allowance, and while the socket's
-//! inbound pipe is full; after a failed write nothing more is written, but what the peer
-//! sent before it went is still read.
+//! inbound pipe is full; a decode yields no more messages than that pipe has room for, and
+//! input left over is decoded before the next read (no new edge comes for it), so a
+//! connection holds at most the high-water mark in messages plus one read chunk in bytes;
+//! after a failed write nothing more is written, but what the peer sent before it went is
+//! still read.
 
 use super::wire::{encode, read_plan};
 use super::{Cause, Cx, Session, MAX_READ, MAX_SLICES, OUT_BATCH, READ_CHUNK, REPLY_ROOM};
@@ -30,7 +33,16 @@ impl Session {
             let Some(conn) = &mut self.conn else {
                 return Ok(());
             };
-            if conn.zmtp.is_none() || !conn.readable || self.read_paused {
+            if conn.zmtp.is_none() || self.read_paused {
+                return Ok(());
+            }
+            if self.undecoded {
+                // Input left when the pipe filled: decode it before asking the kernel for
+                // more (no new edge will come for bytes already read).
+                self.decode(cx)?;
+                continue;
+            }
+            if !conn.readable {
                 return Ok(());
             }
             // Reads start at one chunk and double (up to MAX_READ) while each one comes
@@ -82,6 +94,13 @@ impl Session {
             }
             self.heartbeat.heard(cx.now);
             self.decode(cx)?;
+            if self.undecoded {
+                // The socket is not keeping up with this peer: read in small chunks, so
+                // that a throttled connection holds one chunk, not a grown buffer.
+                if let Some(conn) = &mut self.conn {
+                    conn.read_size = READ_CHUNK;
+                }
+            }
         }
     }
 
