@@ -153,7 +153,9 @@ fn conn_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
         w,
         "Connect time: from telling the peer processes to connect until every peer has \
          finished its handshake (8 connecting threads per peer process). Memory: (VmRSS with N \
-         connected − VmRSS with none) / N, of the server process. Throughput: every peer sends \
+         connected − VmRSS with none) / N, of the server process. Peak: the server process's \
+         VmHWM over the whole point, sending window included, which shows what it buffers \
+         while every peer sends faster than it reads (RCVHWM 100). Throughput: every peer sends \
          as fast as its socket takes it; the server counts what it receives; in brackets the \
          ratio to the 10-peer point (target: ≥ 0.5 at 10,000).\n"
     );
@@ -162,12 +164,12 @@ fn conn_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
         let group = format!("conn-{mode}");
         let _ = writeln!(w, "#### {}\n", mode.to_uppercase());
         let _ = write!(w, "| peers |");
-        for what in ["connect", "RSS / conn", "msg/s (× 10-peer)"] {
+        for what in ["connect", "RSS / conn", "peak RSS", "msg/s (× 10-peer)"] {
             for imp in SCALE_IMPS {
                 let _ = write!(w, " {what}: {} |", label(imp));
             }
         }
-        let _ = writeln!(w, "\n|---|{}", "---|".repeat(9));
+        let _ = writeln!(w, "\n|---|{}", "---|".repeat(12));
         for n in CONN_PEERS {
             if SCALE_IMPS.iter().all(|i| r.find(&group, i, n, 1).is_none()) {
                 continue;
@@ -182,6 +184,13 @@ fn conn_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
             for imp in SCALE_IMPS {
                 let c = cell(r.find(&group, imp, n, 1), |p| {
                     p.get("rss_per_conn_kib").map(|k| format!("{k:.1} KiB"))
+                });
+                let _ = write!(w, " {c} |");
+            }
+            for imp in SCALE_IMPS {
+                let c = cell(r.find(&group, imp, n, 1), |p| {
+                    p.get("rss_peak_kib")
+                        .map(|k| format!("{:.0} MiB", k / 1024.0))
                 });
                 let _ = write!(w, " {c} |");
             }
