@@ -47,6 +47,7 @@ matrix!(
     empty_frame_message,
     thousand_messages_in_order,
     large_message_8mib,
+    sizes_around_the_large_frame_read_in_a_stream,
     push_round_robins_evenly_over_three_pulls,
     pull_fair_queues_two_pushes,
     linger_delivers_queued_after_drop,
@@ -176,6 +177,53 @@ fn large_message_8mib(t: Transport, b: Binder) {
     assert_same_frames(&frames(&got), &want, "8 MiB multipart");
     let got = recv(&mut pull, "the 8 MiB single frame");
     assert_same_frames(&frames(&got), &[big], "8 MiB single frame");
+}
+
+/// A stream mixing frames on both sides of the size at which a session reads a frame to
+/// its end and then asks for a header alone (256 KiB), with tiny ones and multipart ones
+/// in between, sent faster than they are read: every byte arrives, in order.
+fn sizes_around_the_large_frame_read_in_a_stream(t: Transport, b: Binder) {
+    init();
+    let ctx = Context::new();
+    let (mut push, mut pull) = pair(&ctx, t, b);
+    const K: usize = 1024;
+    let sizes = [
+        300 * K,
+        1,
+        256 * K,
+        0,
+        256 * K - 1,
+        7,
+        64 * K,
+        1024 * K + 3,
+        9,
+        2,
+        256 * K + 1,
+    ];
+    let messages: Vec<Vec<Vec<u8>>> = (0..3)
+        .flat_map(|round| sizes.iter().map(move |&n| (round, n)))
+        .enumerate()
+        .map(|(i, (round, n))| {
+            let body = payload(n, i as u8);
+            if (i + round) % 4 == 0 {
+                vec![b"head".to_vec(), body, payload(3, 1)]
+            } else {
+                vec![body]
+            }
+        })
+        .collect();
+    let to_send = messages.clone();
+    let sender = std::thread::spawn(move || {
+        for (i, m) in to_send.into_iter().enumerate() {
+            send(&mut push, Message::multipart(m), &format!("message {i}"));
+        }
+        push
+    });
+    for (i, want) in messages.iter().enumerate() {
+        let got = recv(&mut pull, &format!("message {i}"));
+        assert_same_frames(&frames(&got), want, &format!("message {i}"));
+    }
+    let _push = sender.join().expect("sender thread panicked");
 }
 
 /// Waits until one of `socks` yields a message; returns its index and the message.

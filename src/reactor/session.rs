@@ -133,6 +133,8 @@ struct Conn {
     write_error: Option<String>,
     /// Bytes to ask for in the next read (see `read_input`).
     read_size: usize,
+    /// The last read was planned to finish a large frame (see `wire::read_plan`).
+    after_large: bool,
     /// The direct-path state shared with the socket's writer, once offered.
     direct: Option<DirectHandle>,
     peer: String,
@@ -418,6 +420,7 @@ impl Session {
             read_closed: false,
             write_error: None,
             read_size: READ_CHUNK,
+            after_large: false,
             direct: None,
             peer,
             address: String::new(),

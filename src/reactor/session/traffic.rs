@@ -54,13 +54,16 @@ impl Session {
                 .zmtp
                 .as_ref()
                 .map_or(0, |z| z.body_missing(conn.rbuf.len()));
-            let (want, reserve) = read_plan(
+            let plan = read_plan(
                 conn.read_size,
                 missing,
                 conn.rbuf.len(),
                 conn.rbuf.capacity() - conn.rbuf.len(),
+                conn.after_large,
             );
-            if reserve {
+            conn.after_large = plan.large;
+            let want = plan.want;
+            if plan.reserve {
                 conn.rbuf.reserve(want);
             }
             let room = (conn.rbuf.capacity() - conn.rbuf.len()).min(want);

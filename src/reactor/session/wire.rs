@@ -32,23 +32,65 @@ pub(super) fn encode(
     zmtp.encode_message(msg, out);
 }
 
+/// The longest frame header (flags, then an 8-byte size).
+const MAX_HEADER: usize = 9;
+
+/// Frames at least this long are read to their end and no further (see [`read_plan`]).
+/// Smaller ones share reads: for them an extra read per message would cost more than the
+/// copy it saves.
+const LARGE_FRAME: usize = 256 * 1024;
+
+/// What the next read asks for (see [`read_plan`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct ReadPlan {
+    /// Bytes to ask for.
+    pub(super) want: usize,
+    /// Whether the buffer must make room first.
+    pub(super) reserve: bool,
+    /// The read finishes a large frame: ask for the next frame's header alone next time.
+    pub(super) large: bool,
+}
+
 /// How much the next read asks for, and whether the buffer must grow first, given the
 /// usual read size, the bytes still `missing` from a frame body being received, the bytes
-/// `buffered` and the `spare` capacity. A large frame under way gets room for the rest of it
-/// in one go, so the kernel copies it straight to where the message will live and the
-/// buffer is never regrown (and copied) under it; that grant is bounded by a constant or by
-/// twice what already arrived, never by the size the peer announced.
+/// `buffered` and the `spare` capacity, and whether the last read finished a large frame
+/// (`after_large`).
+///
+/// A frame with more than a read chunk still to come gets room for the rest of it in one
+/// go, so the kernel copies it straight to where the message will live and the buffer is
+/// never regrown (and copied) under it; that grant is bounded by a constant or by twice
+/// what already arrived, never by the size the peer announced. A frame of `LARGE_FRAME` or
+/// more is also read to its end and no further, and the read after it asks only for a
+/// header: the next large body then starts a buffer of its own, instead of arriving behind
+/// the previous message in a buffer that message still owns, from which it would have to
+/// be copied out when it needs room.
 pub(super) fn read_plan(
     read_size: usize,
     missing: usize,
     buffered: usize,
     spare: usize,
-) -> (usize, bool) {
-    if missing > READ_CHUNK {
+    after_large: bool,
+) -> ReadPlan {
+    let large = missing > 0 && buffered.saturating_add(missing) >= LARGE_FRAME;
+    if large || missing > READ_CHUNK {
         let want = missing.min(FRAME_GRANT.max(buffered.saturating_mul(2)));
-        (want, spare < want)
-    } else {
-        (read_size, spare < read_size / 4)
+        return ReadPlan {
+            want,
+            reserve: spare < want,
+            large,
+        };
+    }
+    if after_large && missing == 0 && buffered == 0 {
+        return ReadPlan {
+            want: MAX_HEADER,
+            reserve: spare < MAX_HEADER,
+            large: false,
+        };
+    }
+    ReadPlan {
+        want: read_size,
+        reserve: spare < read_size / 4,
+        large: false,
     }
 }
 
@@ -103,37 +145,72 @@ mod tests {
     use super::super::MAX_READ;
     use super::*;
 
+    fn plan(want: usize, reserve: bool, large: bool) -> ReadPlan {
+        ReadPlan {
+            want,
+            reserve,
+            large,
+        }
+    }
+
     #[test]
     fn a_large_frame_gets_room_for_its_rest_at_once() {
         // 1 MiB body, 40 KiB of it buffered, 24 KiB spare: room for all the rest.
         let missing = (1 << 20) - 40 * 1024;
         assert_eq!(
-            read_plan(READ_CHUNK, missing, 40 * 1024, 24 * 1024),
-            (missing, true)
+            read_plan(READ_CHUNK, missing, 40 * 1024, 24 * 1024, false),
+            plan(missing, true, true)
         );
         // Already enough room: no regrow.
         assert_eq!(
-            read_plan(READ_CHUNK, missing, 40 * 1024, 1 << 20),
-            (missing, false)
+            read_plan(READ_CHUNK, missing, 40 * 1024, 1 << 20, false),
+            plan(missing, false, true)
+        );
+    }
+
+    #[test]
+    fn a_large_frame_is_read_to_its_end_and_no_further() {
+        // The last 9 bytes of a 1 MiB body: ask for exactly those, however large reads are.
+        assert_eq!(
+            read_plan(MAX_READ, 9, (1 << 20) - 9, 1 << 20, false),
+            plan(9, false, true)
+        );
+        // Then the next header alone, into a fresh buffer.
+        assert_eq!(
+            read_plan(MAX_READ, 0, 0, 0, true),
+            plan(MAX_HEADER, true, false)
+        );
+        // A small frame's rest is not large: the usual read.
+        assert_eq!(
+            read_plan(MAX_READ, 9, 100, 1 << 20, true),
+            plan(MAX_READ, false, false)
+        );
+        // Nor is a 64 KiB frame's: messages of that size share reads.
+        assert_eq!(
+            read_plan(MAX_READ, 9, (64 << 10) - 9, 1 << 20, false),
+            plan(MAX_READ, false, false)
         );
     }
 
     #[test]
     fn an_announced_size_alone_buys_a_bounded_grant() {
         // A hostile header: 2^62 bytes announced, 10 arrived.
-        let (want, reserve) = read_plan(READ_CHUNK, 1 << 62, 10, 0);
-        assert_eq!((want, reserve), (FRAME_GRANT, true));
+        let p = read_plan(READ_CHUNK, 1 << 62, 10, 0, false);
+        assert_eq!((p.want, p.reserve), (FRAME_GRANT, true));
         // Past the constant, room only grows with what did arrive.
-        let (want, _) = read_plan(READ_CHUNK, 1 << 62, 8 << 20, 0);
-        assert_eq!(want, 16 << 20);
+        let p = read_plan(READ_CHUNK, 1 << 62, 8 << 20, 0, false);
+        assert_eq!(p.want, 16 << 20);
     }
 
     #[test]
     fn small_frames_keep_the_usual_read_size() {
         assert_eq!(
-            read_plan(READ_CHUNK, 100, 0, READ_CHUNK),
-            (READ_CHUNK, false)
+            read_plan(READ_CHUNK, 100, 0, READ_CHUNK, false),
+            plan(READ_CHUNK, false, false)
         );
-        assert_eq!(read_plan(MAX_READ, 0, 0, 1024), (MAX_READ, true));
+        assert_eq!(
+            read_plan(MAX_READ, 0, 0, 1024, false),
+            plan(MAX_READ, true, false)
+        );
     }
 }
