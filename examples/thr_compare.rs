@@ -9,7 +9,11 @@ use std::time::Instant;
 
 fn ferrozmq_run(transport: &str, size: usize, count: usize) -> f64 {
     use ferrozmq::{Context, SocketType};
-    let ctx = Context::new();
+    // FERROZMQ_THR_IO_THREADS=N: a context with N I/O threads (default 1, as libzmq's).
+    let ctx = match std::env::var("FERROZMQ_THR_IO_THREADS").map(|n| n.parse()) {
+        Ok(Ok(n)) => Context::with_io_threads(n),
+        _ => Context::new(),
+    };
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let ep = match transport {
         "tcp" => "tcp://127.0.0.1:*".to_string(),
