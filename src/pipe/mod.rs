@@ -101,6 +101,12 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// The fence between deferred writes to many pipes and the wake-up checks that follow
+/// them (see [`PipeWriter::try_write_deferred`]).
+pub(crate) fn fence_for_wakeups() {
+    fence(Ordering::SeqCst);
+}
+
 /// Creates a pipe holding up to `hwm` messages (0 = unlimited). `wake_reader` is told when
 /// the reader has something new to see, `wake_writer` when the writer may write again.
 #[cfg(test)]
@@ -217,6 +223,33 @@ impl PipeWriter {
 
     /// Queues `msg` unless the pipe is full or closed.
     pub(crate) fn try_write(&mut self, msg: Message) -> Result<(), WriteError> {
+        if self.enqueue(msg)? {
+            self.wake_reader_if_asleep();
+        }
+        Ok(())
+    }
+
+    /// Like [`PipeWriter::try_write`], without the wake-up check, for a sender that
+    /// queues one message on many pipes (a PUB): it calls [`fence_for_wakeups`] once after
+    /// the last of them, then [`PipeWriter::wake_reader_fenced`] on each pipe this
+    /// returned `Ok(true)` for. One fence then serves every pipe, where each write would
+    /// otherwise pay its own.
+    pub(crate) fn try_write_deferred(&mut self, msg: Message) -> Result<bool, WriteError> {
+        self.enqueue(msg)
+    }
+
+    /// The second half of a deferred write (see [`PipeWriter::try_write_deferred`]): wakes
+    /// the reader if it sleeps. The caller has fenced since the write.
+    pub(crate) fn wake_reader_fenced(&self) {
+        let flag = &self.shared.reader_asleep;
+        if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel) {
+            self.shared.notify(&self.shared.wake_reader);
+        }
+    }
+
+    /// Queues `msg` (or writes it directly, or replaces the conflated one). `Ok(true)` when
+    /// it went into the queue, so the reader may need waking.
+    fn enqueue(&mut self, msg: Message) -> Result<bool, WriteError> {
         if self.shared.reader_gone.load(Ordering::Acquire) {
             return Err(WriteError::Closed(msg));
         }
@@ -224,7 +257,7 @@ impl PipeWriter {
         if self.conflate {
             self.replace(msg);
             self.count_sent(1, bytes);
-            return Ok(());
+            return Ok(false);
         }
         if !self.room_or_block() {
             return Err(WriteError::Full(msg));
@@ -235,7 +268,7 @@ impl PipeWriter {
             match self.try_direct(msg) {
                 Ok(()) => {
                     self.count_sent(1, bytes);
-                    return Ok(());
+                    return Ok(false);
                 }
                 Err(msg) => msg,
             }
@@ -245,8 +278,7 @@ impl PipeWriter {
         self.queue.push(msg);
         self.queue.publish();
         self.count_sent(1, bytes);
-        self.wake_reader_if_asleep();
-        Ok(())
+        Ok(true)
     }
 
     /// Counts messages accepted for the peer.

@@ -8,7 +8,7 @@
 //! Each pipe gets a message at most once however often it was marked. Cloning a message
 //! for each pipe costs reference counts, not copies of the frames.
 
-use crate::pipe::{IdMap, PipeId, PipeWriter, WriteError};
+use crate::pipe::{fence_for_wakeups, IdMap, PipeId, PipeWriter, WriteError};
 use crate::DropReason;
 use crate::Message;
 
@@ -32,6 +32,8 @@ pub(crate) struct Distributor {
     gone: Vec<usize>,
     /// Scratch batch for `force_to`.
     batch: Vec<Message>,
+    /// Scratch for the pipes one send queued on, whose readers it may have to wake.
+    queued: Vec<usize>,
 }
 
 impl Distributor {
@@ -170,16 +172,25 @@ impl Distributor {
         self.reap(closed);
     }
 
+    /// Queues `msg` on each target with room. The wake-up checks come after all the writes
+    /// and one fence, not one fence per pipe: with N subscribers that is N - 1 fewer full
+    /// fences per message.
     fn deliver(&mut self, targets: impl Iterator<Item = usize>, msg: Message) -> usize {
         let mut sent = 0;
+        let mut queued = std::mem::take(&mut self.queued);
         for i in targets {
             let slot = &mut self.slots[i];
             if slot.full {
                 slot.writer.note_dropped(DropReason::HighWaterMark, 1);
                 continue;
             }
-            match slot.writer.try_write(msg.clone()) {
-                Ok(()) => sent += 1,
+            match slot.writer.try_write_deferred(msg.clone()) {
+                Ok(wake) => {
+                    sent += 1;
+                    if wake {
+                        queued.push(i);
+                    }
+                }
                 Err(WriteError::Full(_)) => {
                     log::trace!("pipe {} at its high-water mark: message dropped", {
                         slot.writer.id()
@@ -190,6 +201,14 @@ impl Distributor {
                 Err(WriteError::Closed(_)) => self.gone.push(i),
             }
         }
+        if !queued.is_empty() {
+            fence_for_wakeups();
+            for &i in &queued {
+                self.slots[i].writer.wake_reader_fenced();
+            }
+            queued.clear();
+        }
+        self.queued = queued;
         sent
     }
 
@@ -235,6 +254,37 @@ mod tests {
             v.push(m);
         }
         v
+    }
+
+    #[test]
+    fn a_send_wakes_every_sleeping_reader_after_one_fence() {
+        let mut d = Distributor::default();
+        let mut readers = Vec::new();
+        let mut mailboxes = Vec::new();
+        for id in 0..3 {
+            let mb = Mailbox::new();
+            let (w, r) = pipe(
+                id,
+                0,
+                Notifier::Socket(mb.clone()),
+                Notifier::Socket(mb.clone()),
+            );
+            d.attach(w);
+            readers.push(r);
+            mailboxes.push(mb);
+        }
+        // Readers 0 and 2 find their pipes empty and go to sleep; reader 1 stays awake.
+        for i in [0, 2] {
+            assert!(readers[i].try_read().is_err());
+        }
+        assert!(mailboxes.iter().all(|mb| !mb.has_pending()));
+        let mut closed = Vec::new();
+        assert_eq!(d.send_to_all(Message::from("x"), &mut closed), 3);
+        let woken: Vec<bool> = mailboxes.iter().map(|mb| mb.has_pending()).collect();
+        assert_eq!(woken, [true, false, true]);
+        for r in &mut readers {
+            assert_eq!(drain(r), vec![Message::from("x")]);
+        }
     }
 
     #[test]
