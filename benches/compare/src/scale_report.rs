@@ -297,7 +297,8 @@ fn fanout_section(w: &mut String, r: &ScaleResults, growth: &mut Vec<String>) {
     let _ = writeln!(w, "### Fan-out: one PUB to N tcp subscribers, 64 B\n");
     let _ = writeln!(
         w,
-        "The PUB publishes as fast as it can; each subscriber counts what it receives. Messages \
+        "The PUB publishes as fast as it can, a static payload as in the main tables (libzmq \
+         copies it into each message); each subscriber counts what it receives. Messages \
          delivered per second in total (all subscribers), in brackets the share dropped at the \
          HWM (1 − delivered / (published × subscribers)); medians of 3 rounds, the \
          implementations taking turns (1 round with --quick). Target: ferrozmq ≥ 1.5× libzmq at \
