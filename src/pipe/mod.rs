@@ -89,6 +89,11 @@ impl Shared {
     /// (the reader asleep, or the writer blocked). Exactly one caller wins the flag.
     fn wake_if_raised(&self, flag: &AtomicBool, who: &Mutex<Notifier>) {
         fence(Ordering::SeqCst);
+        self.tell_if_raised(flag, who);
+    }
+
+    /// The end of `wake_if_raised`, for a caller that has fenced already.
+    fn tell_if_raised(&self, flag: &AtomicBool, who: &Mutex<Notifier>) {
         if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel) {
             self.notify(who);
         }
@@ -234,10 +239,8 @@ impl PipeWriter {
     /// The second half of a deferred write (see [`PipeWriter::try_write_deferred`]): wakes
     /// the reader if it sleeps. The caller has fenced since the write.
     pub(crate) fn wake_reader_fenced(&self) {
-        let flag = &self.shared.reader_asleep;
-        if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel) {
-            self.shared.notify(&self.shared.wake_reader);
-        }
+        let shared = &self.shared;
+        shared.tell_if_raised(&shared.reader_asleep, &shared.wake_reader);
     }
 
     /// Queues `msg` (or writes it directly, or replaces the conflated one). `Ok(true)` when
