@@ -67,6 +67,8 @@ pub struct Codec {
     events: Vec<Event>,
     /// Whether ZAP questions are answered with an admission (else a 400 refusal).
     admit: bool,
+    /// Messages decoded per codec call, as a session whose socket has that much room.
+    budget: usize,
 }
 
 /// What one [`Codec::feed`] produced.
@@ -129,19 +131,25 @@ impl Codec {
             input: BytesMut::new(),
             events: Vec::new(),
             admit,
+            budget: usize::MAX,
         }
+    }
+
+    /// Decode at most `n` messages per codec call (at least one), as a session does when
+    /// its socket's queue has room for `n`; what is left is decoded by the next calls of
+    /// the same feed, as the session does once the socket makes room.
+    pub fn set_message_budget(&mut self, n: usize) {
+        self.budget = n.max(1);
     }
 
     /// Appends `bytes` to the input and lets the codec consume what it can.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Fed, ProtocolError> {
         self.input.extend_from_slice(bytes);
         let mut fed = Fed::default();
-        let mut result = self
-            .conn
-            .handle_input(&mut self.input, &mut self.out, &mut self.events);
+        let mut result = self.decode(&mut fed);
         // A ZAP question is answered at once, as an authenticator would, and the input it
         // held is decoded next, as the session does.
-        while result.is_ok() && self.take_events(&mut fed) {
+        while let Ok(true) = result {
             let verdict = if self.admit {
                 Verdict::Allow {
                     user_id: Bytes::from_static(b"user"),
@@ -156,13 +164,28 @@ impl Codec {
             result = self
                 .conn
                 .on_verdict(&verdict, &mut self.out, &mut self.events)
-                .and_then(|()| {
-                    self.conn
-                        .handle_input(&mut self.input, &mut self.out, &mut self.events)
-                });
+                .and_then(|()| self.decode(&mut fed));
         }
         self.take_events(&mut fed);
-        result.map(|()| fed)
+        result.map(|_| fed)
+    }
+
+    /// Decodes what the input holds, `budget` messages per codec call, as the session
+    /// does; true if a ZAP question is pending.
+    fn decode(&mut self, fed: &mut Fed) -> Result<bool, ProtocolError> {
+        loop {
+            let result = self.conn.handle_input_up_to(
+                &mut self.input,
+                &mut self.out,
+                &mut self.events,
+                self.budget,
+            );
+            let asked = self.take_events(fed);
+            result?;
+            if asked || !self.conn.at_budget() || self.input.is_empty() {
+                return Ok(asked);
+            }
+        }
     }
 
     /// Counts the pending events into `fed`; true if one asked for a ZAP verdict.

@@ -4,7 +4,9 @@
 //! Input layout: byte 0 picks the socket type (low nibble) and the options (bit 4: a
 //! `max_msg_size` from byte 1, bit 5: a `max_msg_frames` from byte 2, bit 6: start with a
 //! valid greeting and READY from a compatible peer so the fuzzer reaches the framing at
-//! once); byte 3 seeds the chunk sizes; the rest is the peer's stream. It checks, after
+//! once; bit 7: decode at most 1-4 messages per codec call, from the seed's top bits, as a
+//! session whose socket's queue has little room does); byte 3 seeds the chunk sizes; the
+//! rest is the peer's stream. It checks, after
 //! every chunk: no panic, never more input held than arrived, an incomplete message within
 //! both limits, output bounded by the input, and errors that stick.
 
@@ -34,6 +36,9 @@ fuzz_target!(|data: &[u8]| {
     bytes.extend_from_slice(stream);
 
     let mut codec = Codec::new(ours, b"our-id", max_msg_size, max_msg_frames);
+    if flags & 0x80 != 0 {
+        codec.set_message_budget(1 + usize::from(seed >> 6));
+    }
     let mut arrived = 0usize;
     let mut rng = u32::from(seed) | 0x100;
     let mut rest = &bytes[..];

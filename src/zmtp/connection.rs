@@ -235,7 +235,7 @@ impl Connection {
     /// partial trailing data there; pushes events and writes replies into `out`. On `Err`
     /// the connection is dead (later calls return the same error) and `out` may hold an
     /// ERROR command worth one flush attempt.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(test)]
     pub fn handle_input(
         &mut self,
         input: &mut BytesMut,
