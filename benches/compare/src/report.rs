@@ -409,7 +409,10 @@ fn markdown(run: &Run, log: &str) -> String {
          OMQ.rs, zmq.rs), so cloning it per message touches no shared reference count (one heap \
          `Bytes` cloned for every message makes the sender and the I/O thread bump one counter \
          from two cores, a cost of the benchmark that made results bimodal); libzmq copies each \
-         payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message).\n\
+         payload into a `zmq_msg_t` (as its `remote_thr` allocates one per message). ferrozmq and \
+         OMQ.rs hold short payloads inline in the message (ferrozmq up to 38 bytes, OMQ.rs up to \
+         55), so the 1 B point copies its byte into each message. `FERROZMQ_THR_COPY=1 \
+         thr_compare` builds every message from a borrowed slice instead, as applications do.\n\
          - Raw floor: std blocking sockets (TcpStream with TCP_NODELAY over 127.0.0.1; a Unix \
          socketpair for ipc). Latency: a ping-pong of records of the same size. Throughput: a byte \
          stream of records written in chunks of at least 64 KiB, read in 1 MiB reads, counted as \
