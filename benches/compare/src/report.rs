@@ -1650,6 +1650,54 @@ const COLORS: [(&str, &str, &str); 6] = [
     ("raw", "raw socket", "#7f7f7f"),
 ];
 
+/// A plot panel: its origin and size (x0, y0, width, height).
+pub(crate) type Panel = (f64, f64, f64, f64);
+
+/// A panel's frame and bold title.
+pub(crate) fn svg_panel(s: &mut String, (x0, y0, pw, ph): Panel, title: &str) {
+    let _ = writeln!(
+        s,
+        r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{title}</text>"#,
+        x0 + pw / 2.0,
+        y0 - 6.0
+    );
+}
+
+/// A horizontal grid line at height `y`, labelled left of the panel if `label` is given.
+pub(crate) fn svg_hgrid(s: &mut String, (x0, _, pw, _): Panel, y: f64, label: Option<&str>) {
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
+        x0 + pw
+    );
+    if let Some(label) = label {
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{label}</text>"#,
+            x0 - 5.0,
+            y + 4.0
+        );
+    }
+}
+
+/// A vertical grid line at `x`, with its label under the panel.
+pub(crate) fn svg_xtick(s: &mut String, (_, y0, _, ph): Panel, x: f64, label: &str) {
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#eee"/>"##,
+        y0 + ph
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{x}" y="{}" text-anchor="middle">{label}</text>"#,
+        y0 + ph + 16.0
+    );
+}
+
 fn svg(run: &Run, latency: bool) -> String {
     let (pw, ph, left, top, gap) = (360.0, 300.0, 70.0, 72.0, 40.0);
     let width = left + 3.0 * pw + 2.0 * gap + 20.0;
@@ -1714,50 +1762,22 @@ fn svg(run: &Run, latency: bool) -> String {
         let y0 = top;
         let px = |size: usize| x0 + ((size as f64).log10() - xlo) / (xhi - xlo) * pw;
         let py = |v: f64| y0 + ph - (v.log10() - ylo) / (yhi - ylo) * ph;
-        let _ = writeln!(
-            s,
-            r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{t}</text>"#,
-            x0 + pw / 2.0,
-            y0 - 6.0
-        );
-        // y grid (decades)
+        svg_panel(&mut s, (x0, y0, pw, ph), t);
+        // y grid (decades), labelled on the first panel
         let mut d = ylo as i32;
         while d as f64 <= yhi {
-            let y = py(10f64.powi(d));
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
-                x0 + pw
+            let label = (i == 0).then(|| decade(d, latency));
+            svg_hgrid(
+                &mut s,
+                (x0, y0, pw, ph),
+                py(10f64.powi(d)),
+                label.as_deref(),
             );
-            if i == 0 {
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-                    x0 - 5.0,
-                    y + 4.0,
-                    decade(d, latency)
-                );
-            }
             d += 1;
         }
         // x ticks at the measured sizes
         for size in SIZES {
-            let x = px(size);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#eee"/>"##,
-                y0 + ph
-            );
-            let _ = writeln!(
-                s,
-                r#"<text x="{x}" y="{}" text-anchor="middle">{}</text>"#,
-                y0 + ph + 16.0,
-                size_label(size)
-            );
+            svg_xtick(&mut s, (x0, y0, pw, ph), px(size), &size_label(size));
         }
         if i == 0 {
             let label = if latency {

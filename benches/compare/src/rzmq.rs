@@ -298,6 +298,13 @@ fn msg(p: &Bytes) -> Msg {
     Msg::from_bytes(p.clone())
 }
 
+async fn send_deadline(s: &Socket, m: Msg) -> Res<()> {
+    match timeout(DEADLINE, s.send(m)).await {
+        Ok(r) => r.map_err(e),
+        Err(_) => Err("send timed out".into()),
+    }
+}
+
 async fn recv_deadline(s: &Socket) -> Res<Msg> {
     match timeout(DEADLINE, s.recv()).await {
         Ok(r) => r.map_err(e),
@@ -374,10 +381,7 @@ impl Fixture for Thr {
         self.ends.near().block_on(async move {
             let t0 = Instant::now();
             for _ in 0..n {
-                match timeout(DEADLINE, push.send(msg(payload))).await {
-                    Ok(r) => r.map_err(e)?,
-                    Err(_) => return Err("send timed out".to_string()),
-                }
+                send_deadline(push, msg(payload)).await?;
             }
             ack_deadline(ack).await?;
             Ok(t0.elapsed())
@@ -426,10 +430,7 @@ impl Fixture for Lat {
         self.ends.near().block_on(async move {
             let t0 = Instant::now();
             for _ in 0..n {
-                match timeout(DEADLINE, req.send(msg(payload))).await {
-                    Ok(r) => r.map_err(e)?,
-                    Err(_) => return Err("send timed out".to_string()),
-                }
+                send_deadline(req, msg(payload)).await?;
                 let m = recv_deadline(req).await?;
                 if m.size() != payload.len() {
                     return Err(format!("reply of {} bytes", m.size()));
@@ -632,10 +633,7 @@ impl Fixture for PushMany {
         self.ends.near().block_on(async move {
             let t0 = Instant::now();
             for _ in 0..n {
-                match timeout(DEADLINE, push.send(msg(payload))).await {
-                    Ok(r) => r.map_err(e)?,
-                    Err(_) => return Err("send timed out".to_string()),
-                }
+                send_deadline(push, msg(payload)).await?;
             }
             match ack_deadline(done).await {
                 Ok(()) => Ok(t0.elapsed()),

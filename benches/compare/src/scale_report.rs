@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::report::{svg_hgrid, svg_panel, svg_xtick};
 use crate::scale::{
     ScalePoint, ScaleResults, CONN_PEERS, FANOUT_SUBS, IDLE_SOCKETS, IO_THREADS, SCALE_IMPS,
     TRIE_TOPICS,
@@ -797,50 +798,18 @@ fn plot(title: &str, panels: &[Panel]) -> String {
         let (ylo, yhi) = (ylo.floor(), yhi.ceil().max(ylo.floor() + 1.0));
         let px = |x: f64| x0 + (x.log10() - xlo) / (xhi - xlo) * pw;
         let py = |y: f64| y0 + ph - (y.log10() - ylo) / (yhi - ylo) * ph;
-        let _ = writeln!(
-            s,
-            r##"<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-weight="bold">{}</text>"#,
-            x0 + pw / 2.0,
-            y0 - 6.0,
-            p.title
-        );
+        let panel = (x0, y0, pw, ph);
+        svg_panel(&mut s, panel, &p.title);
         let mut d = ylo as i32;
         while d as f64 <= yhi {
-            let y = py(10f64.powi(d));
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x0}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
-                x0 + pw
-            );
-            let _ = writeln!(
-                s,
-                r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-                x0 - 5.0,
-                y + 4.0,
-                decade_label(d)
-            );
+            svg_hgrid(&mut s, panel, py(10f64.powi(d)), Some(&decade_label(d)));
             d += 1;
         }
         let mut xs: Vec<f64> = all.iter().map(|p| p.0).collect();
         xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
         xs.dedup();
         for x in xs {
-            let xp = px(x);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{xp}" y1="{y0}" x2="{xp}" y2="{}" stroke="#eee"/>"##,
-                y0 + ph
-            );
-            let _ = writeln!(
-                s,
-                r#"<text x="{xp}" y="{}" text-anchor="middle">{}</text>"#,
-                y0 + ph + 16.0,
-                tick(x)
-            );
+            svg_xtick(&mut s, panel, px(x), &tick(x));
         }
         let _ = writeln!(
             s,
