@@ -145,13 +145,7 @@ impl PipeReader {
         let handed = self.taken_total() - self.lost;
         if handed != self.handed {
             self.handed = handed;
-            self.shared
-                .counts
-                .reader
-                .handed
-                .store(handed, Ordering::Release);
-            let shared = &self.shared;
-            shared.wake_if_raised(&shared.flush_waiting, &shared.wake_writer);
+            self.tell_flush(&self.shared.counts.reader.handed, handed);
         }
     }
 
@@ -161,14 +155,15 @@ impl PipeReader {
         let lost = self.taken_total() - self.handed;
         if lost != self.lost {
             self.lost = lost;
-            self.shared
-                .counts
-                .reader
-                .lost
-                .store(lost, Ordering::Release);
-            let shared = &self.shared;
-            shared.wake_if_raised(&shared.flush_waiting, &shared.wake_writer);
+            self.tell_flush(&self.shared.counts.reader.lost, lost);
         }
+    }
+
+    /// Publishes a new total of handed or lost messages and wakes a waiting `flush`.
+    fn tell_flush(&self, counter: &AtomicU64, total: u64) {
+        counter.store(total, Ordering::Release);
+        let shared = &self.shared;
+        shared.wake_if_raised(&shared.flush_waiting, &shared.wake_writer);
     }
 
     /// Whether a message is queued (a cheap look).
